@@ -1,0 +1,136 @@
+"""`classpulse` command line: a thin adapter over the pipeline, training and evaluation functions.
+
+Errors a user can fix print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from classpulse.pipeline import AnalysisOptions, InputError, analyze_to_dir
+    from classpulse.progress import ProgressBar
+
+    out_dir: Path = args.out
+    created = not out_dir.exists()
+    try:
+        options = AnalysisOptions(
+            detect_every_s=args.detect_every,
+            emotion_every_s=args.emotion_every,
+            max_side=args.max_side,
+            pulse=not args.no_pulse,
+            title=args.title,
+        )
+    except ValueError as exc:
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    bar = None if args.quiet else ProgressBar()
+    try:
+        summary = analyze_to_dir(args.video, out_dir, options, on_progress=bar)
+    except InputError as exc:
+        if created and out_dir.exists() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if bar:
+            bar.close()
+    if not args.quiet:
+        p = summary["processing"]
+        print(
+            f"{len(summary['faces'])} faces, {summary['video']['duration_s']:.1f} s of video "
+            f"in {p['wall_s']:.1f} s "
+            f"({p['realtime_factor']:.2f}x realtime) -> {out_dir}/report.pdf",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _train_emotion(args: argparse.Namespace) -> int:
+    from classpulse.emotion.train import TrainConfig, export_model, load_fer2013, train
+    from classpulse.progress import ProgressBar
+
+    data = load_fer2013(args.data)
+    cfg = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads or TrainConfig().threads)
+    bar = ProgressBar()
+    best = train(data, args.out, cfg, on_progress=lambda e, n, f: bar(f"epoch {e + 1}/{n}", f))
+    bar.close()
+    print(json.dumps(best))
+    if args.export_to:
+        manifest = export_model(args.out / "best.pt", data, args.export_to, version=args.version)
+        print(json.dumps(manifest["public_test"]))
+    return 0
+
+
+def _evaluate_emotion(args: argparse.Namespace) -> int:
+    from classpulse.emotion.evaluate import EvaluationInputError, evaluate_file
+
+    try:
+        report = evaluate_file(args.data, split=args.split, predictions=args.predictions)
+    except EvaluationInputError as exc:
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classpulse", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="analyse one recording into a report folder")
+    analyze.add_argument("video", type=Path)
+    analyze.add_argument("--out", type=Path, required=True, help="output folder")
+    analyze.add_argument("--detect-every", type=float, default=1.0, help="seconds between face detections")
+    analyze.add_argument(
+        "--emotion-every", type=float, default=0.5, help="seconds between expression samples"
+    )
+    analyze.add_argument("--max-side", type=int, default=1280, help="analysis resolution cap (long side, px)")
+    analyze.add_argument("--no-pulse", action="store_true", help="skip the heart-rate estimate")
+    analyze.add_argument("--title", help="title printed on the report")
+    analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    analyze.set_defaults(handler=_analyze)
+
+    train = sub.add_parser("train", help="train a model").add_subparsers(dest="model", required=True)
+    emotion = train.add_parser("emotion", help="train the expression classifier on FER2013")
+    emotion.add_argument("--data", type=Path, required=True, help="fer2013_train_publictest.npz")
+    emotion.add_argument(
+        "--out", type=Path, required=True, help="run folder (resumes if it has a checkpoint)"
+    )
+    emotion.add_argument("--epochs", type=int, default=40)
+    emotion.add_argument("--seed", type=int, default=0)
+    emotion.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
+    emotion.add_argument("--export-to", type=Path, help="write the best epoch as a shippable model here")
+    emotion.add_argument("--version", default="0.1.0", help="version recorded in the exported manifest")
+    emotion.set_defaults(handler=_train_emotion)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model", required=True)
+    ev = evaluate.add_parser("emotion", help="accuracy of the shipped expression model on labelled crops")
+    ev.add_argument("data", type=Path, help="npz with x (N,H,W) uint8 and y (N,), or the shared FER2013 file")
+    ev.add_argument(
+        "--split", choices=["x", "val", "train"], default="x", help="which arrays: x/y, val_x/val_y, ..."
+    )
+    ev.add_argument("--predictions", type=Path, help="write predicted class indices (int array) here")
+    ev.set_defaults(handler=_evaluate_emotion)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The expression network and the one preprocessing step shared by training and inference.
+
+Everything that must be identical between `train.py` and `classifier.py` lives here: the label
+order, the input size and the pixel normalisation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+EMOTION_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+INPUT_SIZE = 48
+ARCHITECTURE = "vgg-bn-4stage"
+
+
+def preprocess(crops: np.ndarray) -> torch.Tensor:
+    """Grayscale uint8 crops (n, 48, 48) -> float tensor (n, 1, 48, 48), standardised per image.
+
+    Per-image standardisation removes exposure and contrast differences between FER2013's
+    web photos and webcam or classroom footage, which global normalisation would keep.
+    """
+    if crops.ndim != 3 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+        raise ValueError(f"expected crops of shape (n, {INPUT_SIZE}, {INPUT_SIZE}), got {crops.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(crops)).float().unsqueeze(1)
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    std = x.std(dim=(2, 3), keepdim=True).clamp_min(8.0)
+    return (x - mean) / std
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class EmotionNet(nn.Module):
+    """A compact VGG-style network: four stages of two 3x3 conv-BN-ReLU, each halving resolution.
+
+    `widths` sets the channels per stage; the default keeps inference under ~1 ms per crop on
+    two CPU cores, which leaves room for flip test-time augmentation within the 2 ms budget.
+    """
+
+    def __init__(self, widths: tuple[int, int, int, int] = (32, 64, 128, 256), dropout: float = 0.3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 1
+        for i, c in enumerate(widths):
+            first = _conv_block(c_in, c)
+            if i == 0:
+                layers += [first, nn.MaxPool2d(2)]
+            else:
+                layers += [first, _conv_block(c, c), nn.MaxPool2d(2)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, len(EMOTION_LABELS))
+        )
+        self.widths = widths
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,196 @@
+"""Train the expression network on FER2013 Training, select on PublicTest, export a shippable model.
+
+Resumable: every epoch writes `checkpoint.pt` (model, optimiser, scheduler, RNG) and appends one
+JSON line to `log.jsonl`; the best epoch by PublicTest accuracy (flip TTA) is kept as `best.pt`.
+`export_model` turns a checkpoint into the fp16 weights + manifest that `EmotionClassifier` loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from classpulse.emotion.augment import augment
+from classpulse.emotion.classifier import predict_proba, sha256_of
+from classpulse.emotion.metrics import classification_report
+from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, preprocess
+
+log = logging.getLogger(__name__)
+
+DISGUST = EMOTION_LABELS.index("disgust")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    warmup_epochs: int = 2
+    disgust_repeat: int = 3
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    seed: int = 0
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+def load_fer2013(path: Path) -> dict[str, np.ndarray]:
+    """The shared npz as plain arrays: train_x/train_y (Training) and val_x/val_y (PublicTest)."""
+    with np.load(path) as data:
+        return {k: data[k] for k in ("train_x", "train_y", "val_x", "val_y")}
+
+
+def _lr_at(step: float, total: float, warmup: float, peak: float) -> float:
+    """Linear warm-up then cosine decay to zero; `step` and the spans in epochs."""
+    if step < warmup:
+        return peak * (step + 1e-3) / warmup
+    progress = (step - warmup) / max(total - warmup, 1e-9)
+    return 0.5 * peak * (1 + np.cos(np.pi * min(progress, 1.0)))
+
+
+def _epoch_order(train_y: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """A shuffled index list in which the tiny disgust class appears `disgust_repeat` times."""
+    idx = np.arange(len(train_y))
+    extra = np.repeat(idx[train_y == DISGUST], cfg.disgust_repeat - 1)
+    return rng.permutation(np.concatenate([idx, extra]))
+
+
+def train(
+    data: dict[str, np.ndarray],
+    out_dir: Path,
+    cfg: TrainConfig,
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """Train (or resume) into `out_dir`; returns the best epoch's log record."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    net = EmotionNet(widths=cfg.widths)
+    opt = torch.optim.SGD(
+        net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
+    )
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    start_epoch, best = 0, {"val_accuracy": -1.0}
+    ckpt_path = out_dir / "checkpoint.pt"
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        net.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        gen.set_state(ckpt["torch_rng"])
+        start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
+        log.info("resuming %s at epoch %d", out_dir, start_epoch + 1)
+
+    train_x = torch.from_numpy(data["train_x"])
+    train_y = torch.from_numpy(data["train_y"].astype(np.int64))
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        net.train()
+        order = _epoch_order(data["train_y"], cfg, rng)
+        n_batches = len(order) // cfg.batch_size
+        loss_sum = correct = seen = 0.0
+        for b in range(n_batches):
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(epoch + b / n_batches, cfg.epochs, cfg.warmup_epochs, cfg.lr)
+            sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+            x = augment(preprocess(train_x[sel].numpy()), gen)
+            y = train_y[sel]
+            logits = net(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            if on_progress:
+                on_progress(epoch, cfg.epochs, (b + 1) / n_batches)
+        val = classification_report(
+            data["val_y"], predict_proba(net, data["val_x"], batch_size=256).argmax(1)
+        )
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "val_accuracy": val["accuracy"],
+            "val_macro_f1": val["macro_f1"],
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - t0,
+        }
+        with (out_dir / "log.jsonl").open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        log.info(
+            "epoch %(epoch)d: loss %(train_loss).4f train %(train_accuracy).4f val %(val_accuracy).4f", record
+        )
+        if record["val_accuracy"] > best["val_accuracy"]:
+            best = record
+            _atomic_save(
+                {"model": net.state_dict(), "config": asdict(cfg), "record": record}, out_dir / "best.pt"
+            )
+        _atomic_save(
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "numpy_rng": rng.bit_generator.state,
+                "torch_rng": gen.get_state(),
+                "epoch": epoch,
+                "best": best,
+                "config": asdict(cfg),
+            },
+            ckpt_path,
+        )
+    return best
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def export_model(
+    checkpoint: Path, data: dict[str, np.ndarray], dest: Path, *, name: str = "classpulse-fer", version: str
+) -> dict:
+    """Write fp16 weights and a manifest (with PublicTest metrics of the exported weights) into `dest`."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg = ckpt["config"]
+    dest.mkdir(parents=True, exist_ok=True)
+    weights_name = f"{name}-{version}.pt"
+    half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    tmp = dest / (weights_name + ".tmp")
+    torch.save(half, tmp)
+    net = EmotionNet(widths=tuple(cfg["widths"]))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
+    val = classification_report(data["val_y"], predict_proba(net, data["val_x"], batch_size=256).argmax(1))
+    manifest = {
+        "name": name,
+        "version": version,
+        "architecture": ARCHITECTURE,
+        "widths": list(cfg["widths"]),
+        "labels": list(EMOTION_LABELS),
+        "input": "48x48 grayscale, per-image standardised, flip TTA",
+        "training_data": "FER2013 Training (28,709 images)",
+        "selection_split": "FER2013 PublicTest (3,589 images)",
+        "epochs_trained": ckpt["record"]["epoch"],
+        "config": cfg,
+        "public_test": {k: val[k] for k in ("accuracy", "macro_f1", "recall")},
+        "date": dt.date.today().isoformat(),
+        "file": weights_name,
+        "sha256": sha256_of(tmp),
+    }
+    tmp.replace(dest / weights_name)
+    (dest / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
+    (dest / "manifest.json.tmp").replace(dest / "manifest.json")
+    return manifest

@@ -1,0 +1,1 @@
+"""Where a frame becomes faces, and faces become tracks with stable ids."""

@@ -1,0 +1,68 @@
+"""Offline pass: join tracklets of the same person into one face and drop junk tracks.
+
+A tracklet ends when a face is missed for a few detection rounds (camera off, someone walks in
+front). If a later tracklet starts where an earlier one ended — same place and size, no time
+overlap, within `max_gap_s` — it is taken to be the same person. Without a face-recognition model
+(none ships offline) a different person taking the same seat would be merged too; the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TrackletSpan:
+    """What the merge needs of a tracklet: its id, time span (s), and boxes (4,) at both ends."""
+
+    track_id: int
+    first_s: float
+    last_s: float
+    first_box: np.ndarray
+    last_box: np.ndarray
+
+
+def _size(box: np.ndarray) -> float:
+    return float(np.sqrt(max(box[2] - box[0], 1e-6) * max(box[3] - box[1], 1e-6)))
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (box[:2] + box[2:]) / 2
+
+
+def merge_tracklets(
+    spans: list[TrackletSpan],
+    *,
+    min_span_s: float = 1.0,
+    max_gap_s: float = 60.0,
+    max_distance: float = 0.5,
+    max_size_ratio: float = 1.5,
+) -> dict[int, int]:
+    """Tracklet id -> face id (1, 2, ... by first appearance); tracklets under `min_span_s` are left out.
+
+    max_distance is in face sizes between the earlier tracklet's last box and the later one's first box.
+    """
+    kept = sorted(
+        (s for s in spans if s.last_s - s.first_s >= min_span_s), key=lambda s: (s.first_s, s.track_id)
+    )
+    faces: list[list[TrackletSpan]] = []
+    for span in kept:
+        best, best_dist = None, max_distance
+        for members in faces:
+            tail = members[-1]
+            gap = span.first_s - tail.last_s
+            if gap <= 0 or gap > max_gap_s:
+                continue
+            a, b = _size(tail.last_box), _size(span.first_box)
+            if max(a, b) / min(a, b) > max_size_ratio:
+                continue
+            dist = float(np.linalg.norm(_centre(tail.last_box) - _centre(span.first_box))) / ((a + b) / 2)
+            if dist <= best_dist:
+                best, best_dist = members, dist
+        if best is None:
+            faces.append([span])
+        else:
+            best.append(span)
+    return {s.track_id: face_id for face_id, members in enumerate(faces, start=1) for s in members}

@@ -1,0 +1,177 @@
+"""Carry faces through every frame between detections and give each one a stable track id.
+
+Detection runs only every `detect_every` seconds, so between detections each track is moved by
+sparse optical flow (Lucas-Kanade on corners inside the face box, median displacement). On a
+detection frame, tracks and detections are matched one-to-one (Hungarian) on centre distance
+measured in face sizes, gated so a match never jumps further than a fraction of a face. Tracks
+survive `max_misses` detection rounds without a match (a head turned away, a hand over the face)
+before they end; ended tracks are reported so the caller can finalise them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from classpulse.faces.detections import Faces
+
+_LK_PARAMS = {
+    "winSize": (15, 15),
+    "maxLevel": 3,
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+}
+
+
+@dataclass
+class _Track:
+    track_id: int
+    box: np.ndarray
+    landmarks: np.ndarray
+    confidence: float
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))
+    misses: int = 0
+
+
+@dataclass
+class TrackerUpdate:
+    """`visible`: the faces seen in this frame, with `track_id` set; `ended`: ids that will not return."""
+
+    visible: Faces
+    ended: list[int]
+
+
+class FaceTracker:
+    """Flow-carried, detection-corrected face tracks. One instance per video; `reset()` between videos.
+
+    max_misses: detection rounds a track may go unmatched before it ends (hidden meanwhile).
+    max_distance: gate on centre distance, in face sizes (mean of the two boxes' sizes).
+    max_size_ratio: gate on the ratio of the two boxes' sizes.
+    """
+
+    def __init__(
+        self,
+        max_misses: int = 2,
+        max_distance: float = 0.6,
+        max_size_ratio: float = 1.6,
+        flow_points: int = 40,
+    ):
+        if max_misses < 0 or max_distance <= 0 or max_size_ratio < 1 or flow_points < 4:
+            raise ValueError("tracker settings out of range")
+        self.max_misses = max_misses
+        self.max_distance = max_distance
+        self.max_size_ratio = max_size_ratio
+        self.flow_points = flow_points
+        self.reset()
+
+    def reset(self) -> None:
+        self._tracks: list[_Track] = []
+        self._ids = itertools.count(1)
+        self._prev_gray: np.ndarray | None = None
+
+    def update(self, gray: np.ndarray, detections: Faces | None) -> TrackerUpdate:
+        """Advance all tracks to this frame (h, w) uint8; `detections` is None on frames not detected."""
+        if self._prev_gray is not None and self._tracks:
+            self._flow(self._prev_gray, gray)
+        self._prev_gray = gray
+        ended: list[int] = []
+        if detections is not None:
+            ended = self._associate(gray, detections)
+        live = [t for t in self._tracks if t.misses == 0]
+        visible = Faces(
+            np.array([t.box for t in live]).reshape(-1, 4),
+            np.array([t.confidence for t in live]),
+            np.array([t.landmarks for t in live]).reshape(-1, 5, 2),
+            np.array([t.track_id for t in live], dtype=np.int64),
+        )
+        return TrackerUpdate(visible=visible, ended=ended)
+
+    def finish(self) -> list[int]:
+        """End every remaining track (end of video)."""
+        ended = [t.track_id for t in self._tracks]
+        self._tracks = []
+        return ended
+
+    def _flow(self, prev: np.ndarray, cur: np.ndarray) -> None:
+        moving = [t for t in self._tracks if len(t.points)]
+        if not moving:
+            return
+        p0 = np.concatenate([t.points for t in moving])
+        p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, **_LK_PARAMS)
+        ok = status.reshape(-1).astype(bool)
+        start = 0
+        for track in moving:
+            n = len(track.points)
+            good = ok[start : start + n]
+            if good.sum() >= 4:
+                shift = np.median(p1[start : start + n][good] - p0[start : start + n][good], axis=0).reshape(
+                    2
+                )
+                track.box = track.box + np.tile(shift, 2)
+                track.landmarks = track.landmarks + shift
+                track.points = p1[start : start + n][good].reshape(-1, 1, 2)
+            else:
+                track.points = np.zeros((0, 1, 2), np.float32)
+            start += n
+
+    def _seed_points(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        h, w = gray.shape
+        x1, y1, x2, y2 = np.clip(np.round(box), 0, [w - 1, h - 1, w - 1, h - 1]).astype(int)
+        if x2 - x1 < 4 or y2 - y1 < 4:
+            return np.zeros((0, 1, 2), np.float32)
+        mask = np.zeros_like(gray)
+        mask[y1:y2, x1:x2] = 255
+        pts = cv2.goodFeaturesToTrack(gray, self.flow_points, 0.01, max(2.0, (x2 - x1) / 12), mask=mask)
+        return np.zeros((0, 1, 2), np.float32) if pts is None else pts.astype(np.float32)
+
+    def _associate(self, gray: np.ndarray, detections: Faces) -> list[int]:
+        tracks = self._tracks
+        matched_t: set[int] = set()
+        matched_d: set[int] = set()
+        if tracks and len(detections):
+            t_faces = Faces(
+                np.array([t.box for t in tracks]), np.zeros(len(tracks)), np.zeros((len(tracks), 5, 2))
+            )
+            t_size, d_size = t_faces.sizes, detections.sizes
+            scale = np.maximum((t_size[:, None] + d_size[None, :]) / 2, 1.0)
+            dist = np.linalg.norm(t_faces.centers[:, None] - detections.centers[None], axis=2) / scale
+            ratio = np.maximum(t_size[:, None], d_size[None, :]) / np.maximum(
+                np.minimum(t_size[:, None], d_size[None, :]), 1e-6
+            )
+            cost = np.where((dist <= self.max_distance) & (ratio <= self.max_size_ratio), dist, 1e6)
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols, strict=True):
+                if cost[r, c] >= 1e6:
+                    continue
+                track = tracks[r]
+                track.box, track.landmarks = detections.xyxy[c].copy(), detections.landmarks[c].copy()
+                track.confidence, track.misses = float(detections.confidence[c]), 0
+                track.points = self._seed_points(gray, track.box)
+                matched_t.add(r)
+                matched_d.add(c)
+        ended: list[int] = []
+        survivors: list[_Track] = []
+        for i, track in enumerate(tracks):
+            if i not in matched_t:
+                track.misses += 1
+                if track.misses > self.max_misses:
+                    ended.append(track.track_id)
+                    continue
+            survivors.append(track)
+        for c in range(len(detections)):
+            if c not in matched_d:
+                box = detections.xyxy[c].copy()
+                survivors.append(
+                    _Track(
+                        next(self._ids),
+                        box,
+                        detections.landmarks[c].copy(),
+                        float(detections.confidence[c]),
+                        self._seed_points(gray, box),
+                    )
+                )
+        self._tracks = survivors
+        return ended

@@ -1,0 +1,54 @@
+"""Write an analysis into its output folder: every file under a temporary name, renamed at the end.
+
+A crash or a bad input therefore leaves either the complete previous set or nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from classpulse.emotion.model import EMOTION_LABELS
+
+CSV_HEADER = ["t", "face_id", "emotion", *(f"p_{label}" for label in EMOTION_LABELS), "bpm", "quality_db"]
+OUTPUT_FILES = ("timeline.json", "summary.json", "faces.csv", "report.html", "report.pdf")
+
+
+def _csv_text(rows: list[list]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buf.getvalue()
+
+
+def write_outputs(result: dict, out_dir: Path) -> list[Path]:
+    """Write timeline.json, summary.json, faces.csv, report.html and report.pdf; returns their paths."""
+    from reports.render import render_html, render_pdf
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary, timeline = result["summary"], result["timeline"]
+    html = render_html(summary, timeline)
+    contents: dict[str, bytes] = {
+        "timeline.json": json.dumps(timeline, separators=(",", ":")).encode(),
+        "summary.json": json.dumps(summary, indent=2).encode(),
+        "faces.csv": _csv_text(result["rows"]).encode(),
+        "report.html": html.encode(),
+        "report.pdf": render_pdf(html),
+    }
+    temps = {name: out_dir / f".{name}.partial" for name in contents}
+    try:
+        for name, data in contents.items():
+            with temps[name].open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for name, tmp in temps.items():
+            tmp.replace(out_dir / name)
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    return [out_dir / name for name in OUTPUT_FILES]

@@ -1,0 +1,236 @@
+"""Turn finished track records into per-face results, the 1 s timeline and the audience summary.
+
+Pure functions of numbers: no video, no models, no files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from classpulse.emotion.model import EMOTION_LABELS
+from classpulse.pulse.stress import baseline_bpm, stress_flags
+from classpulse.track_record import TrackRecord
+from classpulse.video.probe import VideoInfo
+
+if TYPE_CHECKING:
+    from classpulse.pipeline import AnalysisOptions
+
+SMOOTH_S = 1.5
+NEGATIVE = ("angry", "disgust", "fear", "sad")
+MOMENT_MIN_SHARE = 0.4
+MOMENT_MIN_SEPARATION_S = 10
+MAX_MOMENTS = 6
+
+
+def smooth_probabilities(times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S) -> np.ndarray:
+    """Centred moving average of probs (m, 7) over samples within ±window_s/2 of each time (m,)."""
+    if len(times) == 0:
+        return probs
+    csum = np.vstack([np.zeros((1, probs.shape[1])), np.cumsum(probs, axis=0)])
+    lo = np.searchsorted(times, times - window_s / 2, side="left")
+    hi = np.searchsorted(times, times + window_s / 2, side="right")
+    return (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+class _Face:
+    """One person's merged tracklets, sorted in time, with lookups by timeline second."""
+
+    def __init__(self, face_id: int, records: list[TrackRecord], fps: float):
+        records = sorted(records, key=lambda r: r.frame_times[0])
+        self.face_id = face_id
+        self.frame_times = np.concatenate([r.frame_times for r in records])
+        self.boxes = np.concatenate([np.array(r.boxes) for r in records])
+        self.emotion_times = np.concatenate([np.asarray(r.emotion_times, dtype=float) for r in records])
+        raw = [np.array(r.emotion_probs).reshape(-1, len(EMOTION_LABELS)) for r in records]
+        self.probs = np.concatenate(
+            [
+                smooth_probabilities(np.asarray(r.emotion_times, float), p)
+                for r, p in zip(records, raw, strict=True)
+            ]
+        )
+        self.pulse = [w for r in records for w in r.pulse]
+        self.half_frame = 0.5 / fps
+        self.fps = fps
+
+    def visible_at(self, t: float) -> bool:
+        i = np.searchsorted(self.frame_times, t - self.half_frame)
+        return bool(i < len(self.frame_times) and self.frame_times[i] <= t + self.half_frame)
+
+    def probs_at(self, t: float) -> np.ndarray | None:
+        """Smoothed probabilities (7,) of the emotion sample nearest to `t`, None if there is none."""
+        if not len(self.emotion_times):
+            return None
+        i = int(np.searchsorted(self.emotion_times, t))
+        near = [j for j in (i - 1, i) if 0 <= j < len(self.emotion_times)]
+        return self.probs[min(near, key=lambda j: abs(self.emotion_times[j] - t))]
+
+
+def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
+    labels = face.probs.argmax(1) if len(face.probs) else np.zeros(0, int)
+    conf = face.probs.max(1) if len(face.probs) else np.zeros(0)
+    counts = np.bincount(labels, minlength=len(EMOTION_LABELS)) / max(len(labels), 1)
+    flags = stress_flags(face.pulse) if face.pulse else []
+    accepted = [w.bpm for w in face.pulse if w.bpm is not None]
+    pulse_by_t = {round(w.t): w for w in face.pulse}
+    emotions, rows = [], []
+    for t in seconds:
+        p = face.probs_at(t)
+        if p is None:
+            continue
+        label = EMOTION_LABELS[int(p.argmax())]
+        emotions.append([t, label, round(float(p.max()), 4)])
+        w = pulse_by_t.get(t)
+        rows.append(
+            [
+                t,
+                face.face_id,
+                label,
+                *np.round(p, 4).tolist(),
+                _round(w.bpm, 1) if w else None,
+                _round(w.quality_db, 2) if w else None,
+            ]
+        )
+    summary = {
+        "face_id": face.face_id,
+        "box": np.round(np.median(face.boxes, axis=0), 1).tolist(),
+        "first_s": _round(face.frame_times[0], 2),
+        "last_s": _round(face.frame_times[-1], 2),
+        "visible_s": _round(len(face.frame_times) / face.fps, 2),
+        "dominant_emotion": EMOTION_LABELS[int(counts.argmax())] if len(labels) else None,
+        "emotion_share": {label: round(float(c), 4) for label, c in zip(EMOTION_LABELS, counts, strict=True)},
+        "confidence": {
+            "min": _round(conf.min()) if len(conf) else None,
+            "mean": _round(conf.mean()) if len(conf) else None,
+            "median": _round(np.median(conf)) if len(conf) else None,
+        },
+        "emotions": emotions,
+        "pulse": {
+            "mean_bpm": _round(float(np.mean(accepted)), 1) if accepted else None,
+            "baseline_bpm": _round(baseline_bpm(face.pulse), 1) if face.pulse else None,
+            "series": [
+                [_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f]
+                for w, f in zip(face.pulse, flags, strict=True)
+            ],
+        },
+    }
+    return summary, rows
+
+
+def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]:
+    """Peaks in the share of negative expressions and of surprise, at least 10 s apart."""
+    if not per_second:
+        return []
+    counts = np.array([[c[label] for label in EMOTION_LABELS] for _, c in per_second], dtype=float)
+    total = np.maximum(faces_per_second, 1)
+    kernel = np.ones(3) / 3
+    moments = []
+    for kind, labels in (("negative peak", NEGATIVE), ("surprise peak", ("surprise",))):
+        share = counts[:, [EMOTION_LABELS.index(x) for x in labels]].sum(1) / total
+        smooth = np.convolve(share, kernel, mode="same") if len(share) >= 3 else share
+        peaks, _ = find_peaks(
+            np.concatenate([[0], smooth, [0]]), height=MOMENT_MIN_SHARE, distance=MOMENT_MIN_SEPARATION_S
+        )
+        for p in peaks - 1:
+            if faces_per_second[p] > 0:
+                moments.append(
+                    {
+                        "t": float(per_second[p][0]),
+                        "kind": kind,
+                        "share": round(float(smooth[p]), 3),
+                        "faces": int(faces_per_second[p]),
+                    }
+                )
+    moments.sort(key=lambda m: -m["share"])
+    return sorted(moments[:MAX_MOMENTS], key=lambda m: m["t"])
+
+
+def _audience(timeline: list[list]) -> dict:
+    per_second = [
+        [t, {label: sum(1 for _, e in entries if e == label) for label in EMOTION_LABELS}]
+        for t, entries in timeline
+    ]
+    faces_per_second = np.array([len(entries) for _, entries in timeline])
+    minutes: dict[int, list] = defaultdict(list)
+    for t, entries in timeline:
+        minutes[int(t // 60)].extend(entries)
+    per_minute = []
+    for minute in sorted(minutes):
+        entries = minutes[minute]
+        n = max(len(entries), 1)
+        per_minute.append(
+            {
+                "minute": minute,
+                "start_s": minute * 60,
+                "end_s": (minute + 1) * 60,
+                "faces": len({fid for fid, _ in entries}),
+                "share": {
+                    label: round(sum(1 for _, e in entries if e == label) / n, 4) for label in EMOTION_LABELS
+                },
+            }
+        )
+    all_entries = [e for _, entries in timeline for _, e in entries]
+    overall = {
+        label: round(all_entries.count(label) / max(len(all_entries), 1), 4) for label in EMOTION_LABELS
+    }
+    return {
+        "per_minute": per_minute,
+        "per_second": per_second,
+        "overall_share": overall,
+        "moments": _moments(per_second, faces_per_second),
+    }
+
+
+def build_summary(
+    info: VideoInfo,
+    options: AnalysisOptions,
+    records: list[TrackRecord],
+    face_of: dict[int, int],
+    *,
+    processing: dict,
+    models: dict,
+) -> dict:
+    """-> {"summary": summary.json, "timeline": timeline.json, "rows": faces.csv rows}."""
+    grouped: dict[int, list[TrackRecord]] = defaultdict(list)
+    for record in records:
+        if record.track_id in face_of:
+            grouped[face_of[record.track_id]].append(record)
+    fps = processing["analysis_fps"]
+    faces = [_Face(fid, grouped[fid], fps) for fid in sorted(grouped)]
+    seconds = list(range(int(np.floor(info.duration_s)) + 1))
+    face_summaries, rows = [], []
+    for face in faces:
+        visible = [t for t in seconds if face.visible_at(t)]
+        summary, face_rows = _face_summary(face, visible)
+        face_summaries.append(summary)
+        rows.extend(face_rows)
+    by_second: dict[int, list] = defaultdict(list)
+    for face_summary in face_summaries:
+        for t, label, _ in face_summary["emotions"]:
+            by_second[t].append([face_summary["face_id"], label])
+    timeline = [[t, by_second.get(t, [])] for t in seconds]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    summary = {
+        "video": {
+            "file": info.path.name,
+            "title": options.title,
+            "duration_s": round(info.duration_s, 3),
+            "fps": round(info.fps, 3),
+            "width": info.width,
+            "height": info.height,
+            "codec": info.codec,
+            "variable_frame_rate": info.variable_frame_rate,
+        },
+        "faces": face_summaries,
+        "audience": _audience(timeline),
+        "models": models,
+        "processing": processing,
+    }
+    return {"summary": summary, "timeline": timeline, "rows": rows}

@@ -1,0 +1,1 @@
+"""Reading recordings: probing containers and streaming frames at a constant analysis rate."""
