@@ -15,7 +15,14 @@ EXIT_USAGE = 2
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from classpulse.pipeline import AnalysisOptions, InputError, analyze_to_dir
+    from classpulse.video.probe import InputError, probe
+
+    try:
+        probe(args.video)  # fail fast, before torch and the models are loaded
+    except InputError as exc:
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from classpulse.pipeline import AnalysisOptions, analyze_to_dir
     from classpulse.progress import ProgressBar
 
     out_dir: Path = args.out

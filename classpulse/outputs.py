@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 from classpulse.emotion.model import EMOTION_LABELS
@@ -27,25 +26,22 @@ def _csv_text(rows: list[list]) -> str:
 
 def write_outputs(result: dict, out_dir: Path) -> list[Path]:
     """Write timeline.json, summary.json, faces.csv, report.html and report.pdf; returns their paths."""
-    from reports.render import render_html, render_pdf
+    from reports.render import html_to_pdf, render_html
 
     out_dir.mkdir(parents=True, exist_ok=True)
     summary, timeline = result["summary"], result["timeline"]
     html = render_html(summary, timeline)
-    contents: dict[str, bytes] = {
-        "timeline.json": json.dumps(timeline, separators=(",", ":")).encode(),
-        "summary.json": json.dumps(summary, indent=2).encode(),
-        "faces.csv": _csv_text(result["rows"]).encode(),
-        "report.html": html.encode(),
-        "report.pdf": render_pdf(html),
+    texts = {
+        "timeline.json": json.dumps(timeline, separators=(",", ":")),
+        "summary.json": json.dumps(summary, indent=2),
+        "faces.csv": _csv_text(result["rows"]),
+        "report.html": html,
     }
-    temps = {name: out_dir / f".{name}.partial" for name in contents}
+    temps = {name: out_dir / f".{name}.partial" for name in OUTPUT_FILES}
     try:
-        for name, data in contents.items():
-            with temps[name].open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+        for name, text in texts.items():
+            temps[name].write_text(text, encoding="utf-8")
+        html_to_pdf(html, temps["report.pdf"])
         for name, tmp in temps.items():
             tmp.replace(out_dir / name)
     finally:

@@ -25,7 +25,7 @@ from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detector import FaceDetector
 from classpulse.faces.merge import merge_tracklets
 from classpulse.faces.tracker import FaceTracker
-from classpulse.pulse import heart_rate
+from classpulse.pulse.heart_rate import MIN_QUALITY_DB, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
@@ -103,7 +103,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
             if options.pulse and record.frame_times:
                 rgb = np.array(record.rgb, dtype=np.float64)
                 valid = np.array(record.face_px) >= options.pulse_min_face_px
-                record.pulse = heart_rate.heart_rate_series(
+                record.pulse = heart_rate_series(
                     rgb, np.array(record.frame_times), method=options.pulse_method, valid=valid
                 )
             record.rgb = []
@@ -163,8 +163,8 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         },
         "pulse": {
             "method": options.pulse_method,
-            "window_s": heart_rate.WINDOW_S,
-            "min_quality_db": heart_rate.MIN_QUALITY_DB,
+            "window_s": 10.0,
+            "min_quality_db": MIN_QUALITY_DB,
             "min_face_px": options.pulse_min_face_px,
         },
     }

@@ -161,7 +161,7 @@ class FaceTracker:
                     ended.append(track.track_id)
                     continue
             survivors.append(track)
-        for c in range(len(detections)):
+        for c in np.argsort(detections.centers[:, 0]):  # new ids left to right, as a reader scans a frame
             if c not in matched_d:
                 box = detections.xyxy[c].copy()
                 survivors.append(

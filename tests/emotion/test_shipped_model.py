@@ -1,0 +1,94 @@
+"""The shipped expression model: integrity, determinism, speed-independent accuracy floor, evaluation CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classpulse.emotion.classifier import SHIPPED_DIR, EmotionClassifier, ModelIntegrityError
+from classpulse.emotion.model import EMOTION_LABELS
+
+# PublicTest accuracy (flip TTA) of the first 1,000 validation images, measured on the shipped model
+# with `classpulse evaluate emotion`; the floor sits a few points under it to catch a broken pipeline,
+# not to re-measure the model.
+VAL_SLICE = slice(0, 1000)
+ACCURACY_FLOOR = 0.60
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmotionClassifier:
+    return EmotionClassifier.load()
+
+
+@pytest.fixture(scope="module")
+def val_slice(fer_npz: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(fer_npz) as data:
+        return data["val_x"][VAL_SLICE], data["val_y"][VAL_SLICE].astype(np.int64)
+
+
+def test_manifest_describes_the_shipped_weights(classifier: EmotionClassifier) -> None:
+    m = classifier.manifest
+    assert m["labels"] == list(EMOTION_LABELS)
+    assert (SHIPPED_DIR / m["file"]).stat().st_size < 8_000_000, "weights stay a few MB"
+    assert 0 < m["public_test"]["accuracy"] <= 1 and len(m["sha256"]) == 64
+    assert classifier.version == f"{m['name']}-{m['version']}"
+
+
+def test_tampered_weights_are_refused(tmp_path: Path, classifier: EmotionClassifier) -> None:
+    copy = tmp_path / "weights"
+    shutil.copytree(SHIPPED_DIR, copy)
+    weights = copy / classifier.manifest["file"]
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        EmotionClassifier.load(copy)
+
+
+def test_predictions_are_deterministic_probabilities(classifier, val_slice) -> None:
+    x, _ = val_slice
+    a = classifier.predict_proba(x[:64])
+    b = classifier.predict_proba(x[:64][::-1])[::-1]
+    assert a.shape == (64, 7) and np.allclose(a.sum(1), 1, atol=1e-5)
+    assert np.allclose(a, b, atol=1e-6), "same crop, same answer, whatever its batch neighbours"
+    assert classifier.predict_proba(x[:0]).shape == (0, 7)
+
+
+def test_accuracy_on_a_fixed_validation_slice_stays_above_floor(classifier, val_slice) -> None:
+    x, y = val_slice
+    accuracy = float((classifier.predict_proba(x).argmax(1) == y).mean())
+    assert accuracy >= ACCURACY_FLOOR
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "classpulse.cli", *args], capture_output=True, text=True)
+
+
+def test_evaluate_command_reports_metrics_and_writes_predictions(tmp_path: Path, val_slice) -> None:
+    x, y = val_slice
+    data = tmp_path / "faces.npz"
+    big = np.stack([np.kron(c, np.ones((2, 2), np.uint8)) for c in x[:200]])  # any crop size is accepted
+    np.savez(data, x=big, y=y[:200])
+    out = tmp_path / "pred.npy"
+    result = _cli("evaluate", "emotion", str(data), "--predictions", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 200 and set(report["recall"]) == set(EMOTION_LABELS)
+    assert np.array(report["confusion"]).sum() == 200
+    pred = np.load(out)
+    assert pred.shape == (200,) and pred.dtype.kind == "i"
+    assert report["accuracy"] == pytest.approx(float((pred == y[:200]).mean()))
+
+
+def test_evaluate_command_rejects_a_file_without_the_arrays(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, images=np.zeros((2, 48, 48), np.uint8))
+    result = _cli("evaluate", "emotion", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "no array" in result.stderr

@@ -1,0 +1,70 @@
+"""Bad input to `classpulse analyze`: one line on stderr, exit status 2, nothing left in the output folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _analyze(video: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "classpulse.cli", "analyze", str(video), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _truncated(path: Path) -> None:
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25:duration=2",
+            "-pix_fmt",
+            "yuv420p",
+            str(path.with_suffix(".full.mp4")),
+        ],
+        check=True,
+    )
+    path.write_bytes(path.with_suffix(".full.mp4").read_bytes()[:4000])
+
+
+def _audio_only(path: Path) -> None:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-f", "mp4", str(path)], check=True
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: p.write_bytes(b""), lambda p: p.write_text("not a video"), _truncated, _audio_only, None],
+    ids=["zero-bytes", "text", "truncated", "audio-only", "missing"],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, make) -> None:
+    video = tmp_path / "lecture.mp4"
+    if make:
+        make(video)
+    out = tmp_path / "report"
+    result = _analyze(video, out)
+    assert result.returncode == 2
+    assert result.stderr.startswith("classpulse: lecture.mp4")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert not out.exists()
+
+
+def test_existing_output_folder_is_left_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "earlier.txt").write_text("keep me")
+    video = tmp_path / "lecture.mp4"
+    video.write_text("not a video")
+    assert _analyze(video, out).returncode == 2
+    assert [p.name for p in out.iterdir()] == ["earlier.txt"]
