@@ -70,9 +70,14 @@ _models: _Models | None = None
 
 
 def _load_models() -> _Models:
-    """Load MTCNN and the emotion model once per process (a worker analyses many videos)."""
+    """Load MTCNN and the emotion model once per process (a worker analyses many videos).
+
+    OpenCV's own thread pool is switched off: beside torch's OpenMP threads it oversubscribes the
+    cores, and on 2 cores that made MTCNN about 5x slower (README, "Performance").
+    """
     global _models
     if _models is None:
+        cv2.setNumThreads(1)
         _models = _Models(detector=FaceDetector(), classifier=EmotionClassifier.load())
     return _models
 
@@ -183,7 +188,7 @@ def analyze_to_dir(
     result = analyze(info, options, on_progress)
     if on_progress:
         on_progress("writing report", 0.0)
-    write_outputs(result, Path(out_dir))
+    write_outputs(result["summary"], result["timeline"], result["rows"], Path(out_dir))
     if on_progress:
         on_progress("done", 1.0)
     return result["summary"]

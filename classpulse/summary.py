@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.signal import find_peaks
 
-from classpulse.emotion.model import EMOTION_LABELS
+from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.pulse.stress import baseline_bpm, stress_flags
 from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo

@@ -69,8 +69,9 @@ def main() -> int:
             print(f"| {row['video']} | error: {row['error']} |||||||", flush=True)
             continue
         print(
-            f"| {row['video']} | {row['duration_s']:.1f} | {row['resolution']} | {row['faces']} | {row['wall_s']} "
-            f"| {row['realtime_factor']:.2f} | {row['peak_rss_mb']} | {row['mean_bpm'] or '-'} |",
+            f"| {row['video']} | {row['duration_s']:.1f} | {row['resolution']} | {row['faces']} "
+            f"| {row['wall_s']} | {row['realtime_factor']:.2f} | {row['peak_rss_mb']} "
+            f"| {row['mean_bpm'] or '-'} |",
             flush=True,
         )
     if args.json:

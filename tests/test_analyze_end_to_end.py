@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classpulse.emotion.model import EMOTION_LABELS
+from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.detections import box_iou
 from tests.synthetic_video import GroundTruth, build_synthetic_lecture
 

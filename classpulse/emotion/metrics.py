@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classpulse.emotion.model import EMOTION_LABELS
+from classpulse.emotion.labels import EMOTION_LABELS
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:

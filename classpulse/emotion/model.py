@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-EMOTION_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+from classpulse.emotion.labels import EMOTION_LABELS
+
 INPUT_SIZE = 48
 ARCHITECTURE = "vgg-bn-4stage"
 

@@ -1,0 +1,515 @@
+"""Hand-written SVG charts for the engagement report.
+
+Every public function is pure: plain data from `summary.json` in, one `<svg>` string out. The root element
+carries `data-chart="<kind>"` (and a matching class) so tests and CSS can find each chart. All charts use a
+`viewBox` in CSS pixels and are scaled to the column width by the stylesheet; the time axis of the
+full-width charts shares one left and right margin, so charts stacked on a page line up in time.
+
+Long recordings are binned before drawing (at most `MAX_BINS` columns per chart), so the SVG of a two-hour
+video is no bigger than that of a six-minute one. Any text placed in a chart is XML-escaped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from classpulse.emotion.labels import EMOTION_LABELS
+
+from .formatting import clock
+
+# Okabe & Ito (2008) colour-blind-safe palette; neutral is grey so that it recedes. The only place emotion
+# colours are defined: the template's swatches read this dict too.
+EMOTION_COLOURS: dict[str, str] = {
+    "angry": "#D55E00",  # vermillion
+    "disgust": "#009E73",  # bluish green
+    "fear": "#CC79A7",  # reddish purple
+    "happy": "#E69F00",  # orange
+    "sad": "#0072B2",  # blue
+    "surprise": "#56B4E9",  # sky blue
+    "neutral": "#BBBBBB",  # grey
+}
+if set(EMOTION_COLOURS) != set(EMOTION_LABELS):  # pragma: no cover - guards a label rename in the model
+    raise RuntimeError("EMOTION_COLOURS must name exactly the labels in EMOTION_LABELS")
+
+INK = "#222222"
+MUTED = "#666666"
+GRID = "#E3E3E3"
+NOT_VISIBLE = "#F0F0F0"
+UNRELIABLE = "#C8C8C8"
+STRESS = "#D55E00"
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+FONT_SIZE = 11
+CHAR_W = 6.6  # mean advance of a DejaVu Sans character at FONT_SIZE, for laying out legends
+
+MAX_BINS = 360  # most time columns drawn in one chart
+WIDE = 720  # viewBox width of the full-width charts
+LEFT, RIGHT = 46, 14  # plot margins of the full-width charts
+
+_TIME_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 14400)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _f(value: float) -> str:
+    """Compact coordinate: one decimal, no trailing zeros."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" data-chart="{kind}" '
+        f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}" '
+        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="{FONT_SIZE}">'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float | None = None,
+          fill: str = INK, weight: str | None = None) -> str:
+    extra = f' font-size="{_f(size)}"' if size else ""
+    extra += f' font-weight="{weight}"' if weight else ""
+    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+            f"{escape(str(text))}</text>")
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, extra: str = "") -> str:
+    return (f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max(w, 0.0))}" height="{_f(max(h, 0.0))}" '
+            f'fill="{fill}"{extra}/>')
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = "") -> str:
+    return f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" stroke="{stroke}"{extra}/>'
+
+
+def _legend(items: Sequence[tuple[str, str, str]], x: float, y: float, max_x: float) -> tuple[str, float]:
+    """Legend entries `(label, style, colour)` laid out in rows from (x, y); style is box, line or dash.
+
+    Returns the SVG and the y of the baseline of the last row.
+    """
+    out, cx, cy = [], x, y
+    for label, style, colour in items:
+        width = 16 + len(label) * CHAR_W
+        if cx > x and cx + width > max_x:
+            cx, cy = x, cy + 15
+        if style == "box":
+            out.append(_rect(cx, cy - 9, 11, 11, colour, f' stroke="{MUTED}" stroke-width="0.4"'))
+        else:
+            dash = ' stroke-dasharray="4 3"' if style == "dash" else ""
+            out.append(_line(cx, cy - 3.5, cx + 12, cy - 3.5, colour, f' stroke-width="2"{dash}'))
+        out.append(_text(cx + 16, cy, label))
+        cx += width + 14
+    return '<g class="legend">' + "".join(out) + "</g>", cy
+
+
+def emotion_legend_items() -> list[tuple[str, str, str]]:
+    return [(label, "box", EMOTION_COLOURS[label]) for label in EMOTION_LABELS]
+
+
+@dataclass(frozen=True)
+class _TimeFrame:
+    """Maps seconds to x in a plot spanning [left, width - right] of a `width`-wide viewBox."""
+
+    duration: float
+    width: float = WIDE
+    left: float = LEFT
+    right: float = RIGHT
+
+    @property
+    def plot_w(self) -> float:
+        return self.width - self.left - self.right
+
+    def x(self, t: float) -> float:
+        return self.left + min(max(t, 0.0), self.duration) / self.duration * self.plot_w
+
+
+def _duration(duration_s: float | None, *ends: float) -> float:
+    """A positive chart duration: the recording's, stretched to cover any data drawn past it."""
+    values = [v for v in (duration_s, *ends) if v is not None and math.isfinite(v)]
+    return max([1.0, *values])
+
+
+def _time_step(duration: float, max_ticks: int = 9) -> int:
+    return next((s for s in _TIME_STEPS if duration / s <= max_ticks), _TIME_STEPS[-1])
+
+
+def _time_axis(frame: _TimeFrame, y: float, *, title: bool = True) -> str:
+    """Ticks and m:ss labels along y, plus the axis title."""
+    step = _time_step(frame.duration)
+    hours = frame.duration >= 3600
+    out = [_line(frame.left, y, frame.width - frame.right, y, MUTED, ' stroke-width="0.8"')]
+    for i in range(int(frame.duration // step) + 1):
+        t = i * step
+        x = frame.x(t)
+        out.append(_line(x, y, x, y + 4, MUTED, ' stroke-width="0.8"'))
+        anchor = "start" if i == 0 else "middle"
+        if x > frame.width - frame.right - 12:
+            anchor = "end"
+        label = clock(t, hours=True)[:-3] if hours else clock(t)  # ticks are whole minutes past an hour
+        out.append(_text(x, y + 15, label, anchor=anchor, fill=MUTED, size=10))
+    if title:
+        out.append(_text(frame.width - frame.right, y + 29,
+                         "time (h:mm)" if hours else "time (m:ss)", anchor="end", fill=MUTED, size=10))
+    return "".join(out)
+
+
+def sample_step(times: Sequence[float], default: float = 1.0) -> float:
+    """Typical spacing of sample times (seconds): the median positive difference."""
+    diffs = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
+    return diffs[len(diffs) // 2] if diffs else default
+
+
+def _bin_width(duration: float, step: float) -> float:
+    """Width (s) of the time columns drawn: the sample step, or a round number giving at most MAX_BINS."""
+    if duration / step <= MAX_BINS:
+        return step
+    return float(next((s for s in _TIME_STEPS if duration / s <= MAX_BINS), _TIME_STEPS[-1]))
+
+
+def _message(frame: _TimeFrame, top: float, height: float, text: str) -> str:
+    return _text(frame.left + frame.plot_w / 2, top + height / 2 + 4, text, anchor="middle", fill=MUTED)
+
+
+# ----------------------------------------------------------------------------------------- audience mix
+@dataclass(frozen=True)
+class _Bin:
+    start: float
+    end: float
+    faces: float  # faces in view: mean per second for per-second data, as reported for per-minute data
+    counts: dict[str, float]  # face-seconds (or weights) per emotion label
+
+    @property
+    def total(self) -> float:
+        return sum(self.counts.values())
+
+
+def _audience_bins(data: Sequence) -> tuple[list[_Bin], float]:
+    """per_second `[[t, {label: count}], ...]` or per_minute `[{start_s, end_s, faces, share}, ...]`.
+
+    Returns bins sorted by time and the sample step in seconds.
+    """
+    if not data:
+        return [], 1.0
+    if isinstance(data[0], Mapping):  # per_minute
+        bins = []
+        for row in data:
+            start = float(row.get("start_s", 60.0 * row.get("minute", 0)))
+            end = float(row.get("end_s", start + 60.0))
+            faces = float(row.get("faces") or 0)
+            share = row.get("share") or {}
+            weight = faces if faces > 0 else 1.0
+            counts = {k: float(share.get(k) or 0) * weight for k in EMOTION_LABELS}
+            bins.append(_Bin(start, end, faces, counts))
+        bins.sort(key=lambda b: b.start)
+        return bins, sample_step([b.start for b in bins], 60.0)
+    rows = sorted(((float(t), counts or {}) for t, counts in data), key=lambda r: r[0])
+    step = sample_step([t for t, _ in rows])
+    bins = []
+    for t, counts in rows:
+        c = {k: float(counts.get(k) or 0) for k in EMOTION_LABELS}
+        bins.append(_Bin(t, t + step, sum(c.values()), c))
+    return bins, step
+
+
+def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
+    """Merge bins into columns `width` seconds wide (face counts averaged over time, emotions summed)."""
+    groups: dict[int, list[_Bin]] = {}
+    for b in bins:
+        groups.setdefault(int(b.start // width), []).append(b)
+    merged = []
+    for key in sorted(groups):
+        members = groups[key]
+        counts = {k: sum(b.counts[k] for b in members) for k in EMOTION_LABELS}
+        covered = sum(b.end - b.start for b in members)
+        faces = sum(b.faces * (b.end - b.start) for b in members) / covered if covered else 0.0
+        merged.append(_Bin(key * width, (key + 1) * width, faces, counts))
+    return merged
+
+
+def sorted_moments(moments: Iterable[Mapping] | None) -> list[Mapping]:
+    """Notable moments in time order; the report numbers them 1, 2, … in this order."""
+    return sorted((m for m in moments or () if m.get("t") is not None), key=lambda m: float(m["t"]))
+
+
+def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterable[Mapping] | None = None,
+                       ) -> str:
+    """Stacked emotion mix of all faces in view over time, with numbered notable moments.
+
+    `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds) or `audience.per_minute`
+    (`[{"start_s", "end_s", "faces", "share": {label: fraction}}, ...]`). Seconds with no face are left
+    blank. Below the mix a thin band shows how many faces were in view. `moments` are
+    `audience.moments` (`{"t", "kind", "share", "faces"}`), marked by number in time order.
+    """
+    bins, step = _audience_bins(data)
+    frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
+    bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
+
+    legend, legend_y = _legend(emotion_legend_items(), LEFT, 12, WIDE - RIGHT)
+    top, plot_h = legend_y + 12, 150.0
+    faces_top, faces_h = top + plot_h + 8, 18.0
+    axis_y = faces_top + faces_h + 4
+    out = [legend]
+
+    def y_of(fraction: float) -> float:
+        return top + plot_h * (1.0 - fraction)
+
+    for pct in (0, 25, 50, 75, 100):
+        y = y_of(pct / 100)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
+
+    # One step-shaped polygon per label per contiguous run of bins that contain faces.
+    runs: list[list[_Bin]] = []
+    for b in bins:
+        if b.total <= 0:
+            continue
+        if runs and b.start - runs[-1][-1].end < 1e-6:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    for run in runs:
+        lower = [0.0] * len(run)
+        for label in EMOTION_LABELS:
+            upper = [lo + b.counts[label] / b.total for lo, b in zip(lower, run, strict=True)]
+            if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
+                pts = []
+                for b, u in zip(run, upper, strict=True):
+                    pts += [(frame.x(b.start), y_of(u)), (frame.x(b.end), y_of(u))]
+                for b, lo in zip(reversed(run), reversed(lower), strict=True):
+                    pts += [(frame.x(b.end), y_of(lo)), (frame.x(b.start), y_of(lo))]
+                out.append(f'<polygon fill="{EMOTION_COLOURS[label]}" points="'
+                           + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>')
+            lower = upper
+    if not runs:
+        out.append(_message(frame, top, plot_h, "No faces were detected in this recording."))
+
+    # Faces-in-view band.
+    max_faces = max((b.faces for b in bins), default=0.0)
+    frame_style = f' stroke="{GRID}" stroke-width="0.8"'
+    out.append(_rect(LEFT, faces_top, frame.plot_w, faces_h, "#FAFAFA", frame_style))
+    out.append(_text(LEFT - 5, faces_top + 8, "faces", anchor="end", fill=MUTED, size=9))
+    out.append(_text(LEFT - 5, faces_top + 17, f"max {max_faces:.0f}", anchor="end", fill=MUTED, size=8))
+    if max_faces > 0:
+        for b in bins:
+            if b.faces > 0:
+                h = faces_h * b.faces / max_faces
+                out.append(_rect(frame.x(b.start), faces_top + faces_h - h, frame.x(b.end) - frame.x(b.start),
+                                 h, "#8C8C8C"))
+    out.append(_time_axis(frame, axis_y))
+
+    # Numbered moment markers; numbers that would collide with the previous one are left out.
+    last_label_x = -math.inf
+    for number, moment in enumerate(sorted_moments(moments), start=1):
+        x = frame.x(float(moment["t"]))
+        out.append(_line(x, top, x, top + plot_h, INK, ' stroke-width="1" stroke-dasharray="3 2"'))
+        if x - last_label_x >= 16:
+            out.append(f'<circle cx="{_f(x)}" cy="{_f(top + 9)}" r="7" fill="white" stroke="{INK}" '
+                       f'stroke-width="1"/>')
+            out.append(_text(x, top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
+            last_label_x = x
+    height = axis_y + 34
+    return _svg("audience-mix", WIDE, height, "Audience expression mix over time", out)
+
+
+# ---------------------------------------------------------------------------------------- emotion strip
+def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple[float, float, str]]:
+    """Per-second `[t, label, confidence]` samples -> `(start, end, label)` runs; gaps stay gaps."""
+    samples = sorted((float(e[0]), str(e[1])) for e in emotions if e and e[1] in EMOTION_COLOURS)
+    if not samples:
+        return []
+    step = sample_step([t for t, _ in samples])
+    width = _bin_width(duration, step)
+    cells: list[tuple[float, float, str]]
+    if width == step:
+        cells = [(t, t + step, label) for t, label in samples]
+    else:  # modal label per column; a column counts as visible if the face is there half of it
+        groups: dict[int, Counter] = {}
+        for t, label in samples:
+            groups.setdefault(int(t // width), Counter())[label] += 1
+        need = 0.5 * width / step
+        cells = [(k * width, (k + 1) * width, c.most_common(1)[0][0])
+                 for k, c in sorted(groups.items()) if c.total() >= need]
+    segments: list[tuple[float, float, str]] = []
+    for start, end, label in cells:
+        if segments and segments[-1][2] == label and start - segments[-1][1] < 0.5 * step:
+            segments[-1] = (segments[-1][0], end, label)
+        else:
+            segments.append((start, end, label))
+    return segments
+
+
+def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, legend: bool = True) -> str:
+    """One face's expression over time: coloured segments, blank where the face was not visible.
+
+    `emotions` is a face's `[[t, label, confidence], ...]` (t in seconds, one sample per second while
+    visible); `duration_s` is the recording's length in seconds. Without `legend` the strip is 40 units
+    shorter, for pages that already show the colour key next to it.
+    """
+    frame = _TimeFrame(_duration(duration_s, max((float(e[0]) + 1 for e in emotions if e), default=0.0)))
+    items = [*emotion_legend_items(), ("not visible", "box", NOT_VISIBLE)]
+    key, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT) if legend else ("", 0.0)
+    top, bar_h = legend_y + 8, 22.0
+    out = [key, _rect(LEFT, top, frame.plot_w, bar_h, NOT_VISIBLE)]
+    out.append(_text(LEFT - 5, top + bar_h / 2 + 4, "face", anchor="end", fill=MUTED, size=10))
+    for start, end, label in _strip_segments(emotions, frame.duration):
+        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), bar_h, EMOTION_COLOURS[label]))
+    out.append(_rect(LEFT, top, frame.plot_w, bar_h, "none", f' stroke="{MUTED}" stroke-width="0.6"'))
+    out.append(_time_axis(frame, top + bar_h + 2, title=False))
+    return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out)
+
+
+# ------------------------------------------------------------------------------------------ share bars
+def emotion_share_bars(share: Mapping[str, float] | None) -> str:
+    """Horizontal bars: the fraction of time (0 to 1) in each of the seven expressions, on a 0-100% scale."""
+    share = share or {}
+    width, label_w, bar_x, bar_w = 300.0, 60.0, 66.0, 196.0
+    row_h, top = 16.0, 4.0
+    out = []
+    bottom = top + row_h * len(EMOTION_LABELS)
+    for pct in (0, 25, 50, 75, 100):
+        x = bar_x + bar_w * pct / 100
+        out.append(_line(x, top, x, bottom, GRID, ' stroke-width="0.8"'))
+        out.append(_text(x, bottom + 13, f"{pct}%", anchor="middle", fill=MUTED, size=9))
+    for i, label in enumerate(EMOTION_LABELS):
+        value = share.get(label)
+        fraction = min(max(float(value), 0.0), 1.0) if value is not None else 0.0
+        y = top + i * row_h
+        out.append(_text(label_w, y + 12, label, anchor="end"))
+        out.append(_rect(bar_x, y + 3, bar_w * fraction, row_h - 5, EMOTION_COLOURS[label],
+                         f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else ""))
+        text = "—" if value is None else f"{100 * fraction:.0f}%"
+        out.append(_text(bar_x + bar_w * fraction + 4, y + 12, text, fill=MUTED, size=10))
+    return _svg("emotion-share", width, bottom + 18, "Share of time in each expression", out)
+
+
+# ------------------------------------------------------------------------------------------ heart rate
+@dataclass(frozen=True)
+class _PulseCell:
+    start: float
+    end: float
+    bpm: float | None
+    stress: bool
+
+
+def _pulse_cells(series: Sequence[Sequence], duration: float) -> list[_PulseCell]:
+    """`[t, bpm|None, quality_db|None, reason|None, stress|None]` rows -> time cells, binned if long.
+
+    A binned cell is reliable when at least half its samples have a bpm (their mean is drawn) and is
+    flagged for stress when any of its samples is.
+    """
+    rows = sorted((float(r[0]), r[1], bool(r[4]) if len(r) > 4 else False) for r in series if r)
+    if not rows:
+        return []
+    step = sample_step([t for t, _, _ in rows])
+    width = _bin_width(duration, step)
+    if width == step:
+        return [_PulseCell(t, t + step, None if bpm is None else float(bpm), s) for t, bpm, s in rows]
+    groups: dict[int, list] = {}
+    for row in rows:
+        groups.setdefault(int(row[0] // width), []).append(row)
+    cells = []
+    for key in sorted(groups):
+        members = groups[key]
+        valid = [float(bpm) for _, bpm, _ in members if bpm is not None]
+        bpm = sum(valid) / len(valid) if len(valid) >= 0.5 * len(members) else None
+        cells.append(_PulseCell(key * width, (key + 1) * width, bpm, any(s for _, _, s in members)))
+    return cells
+
+
+def _runs(cells: Sequence[_PulseCell], predicate) -> list[tuple[float, float]]:
+    """Contiguous time spans of cells for which `predicate(cell)` holds."""
+    spans: list[tuple[float, float]] = []
+    for c in cells:
+        if not predicate(c):
+            continue
+        if spans and c.start - spans[-1][1] < 1e-6:
+            spans[-1] = (spans[-1][0], c.end)
+        else:
+            spans.append((c.start, c.end))
+    return spans
+
+
+def _bpm_ticks(values: Sequence[float]) -> list[int]:
+    lo, hi = (min(values), max(values)) if values else (60.0, 100.0)
+    lo, hi = math.floor((lo - 4) / 10) * 10, math.ceil((hi + 4) / 10) * 10
+    while hi - lo < 40:
+        lo, hi = lo - 10 if lo > 40 else lo, hi + 10
+    step = 10 if hi - lo <= 60 else 20
+    lo, hi = lo // step * step, math.ceil(hi / step) * step
+    return list(range(int(lo), int(hi) + 1, step))
+
+
+def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
+                     baseline_bpm: float | None = None) -> str:
+    """Estimated heart rate (bpm) over time for one face.
+
+    `series` is `pulse.series`: `[[t, bpm|None, quality_db|None, reason|None, stress|None], ...]` with t in
+    seconds. Stretches without a reliable estimate (bpm None) are shaded grey, stress-flagged stretches
+    get a vermillion band along the top, and the person's own baseline is a dashed line.
+    """
+    frame = _TimeFrame(_duration(duration_s, max((float(r[0]) + 1 for r in series if r), default=0.0)))
+    cells = _pulse_cells(series, frame.duration)
+    valid = [c.bpm for c in cells if c.bpm is not None]
+    ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
+    lo, hi = ticks[0], ticks[-1]
+
+    items = [("heart rate (bpm)", "line", INK), ("own baseline", "dash", MUTED),
+             ("no reliable estimate", "box", UNRELIABLE), ("stress flag (above own baseline)", "box", STRESS)]
+    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
+    top, plot_h = legend_y + 12, 76.0
+
+    def y_of(bpm: float) -> float:
+        return top + plot_h * (1.0 - (min(max(bpm, lo), hi) - lo) / (hi - lo))
+
+    out = [legend]
+    for tick in ticks if valid else ():  # no scale without a single estimate
+        y = y_of(tick)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
+    if valid:
+        out.append(_text(12, top + plot_h / 2, "bpm", anchor="middle", fill=MUTED, size=10))
+    for start, end in _runs(cells, lambda c: c.bpm is None):
+        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), plot_h, UNRELIABLE,
+                         ' fill-opacity="0.7"'))
+    for start, end in _runs(cells, lambda c: c.stress):
+        x0, x1 = frame.x(start), frame.x(end)
+        out.append(_rect(x0, top, x1 - x0, plot_h, STRESS, ' fill-opacity="0.12"'))
+        out.append(_rect(x0, top, x1 - x0, 6, STRESS))
+    if baseline_bpm is not None and valid:
+        y = y_of(float(baseline_bpm))
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
+
+    # The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot.
+    path: list[tuple[float, float]] = []
+
+    def flush() -> None:
+        if len(path) == 1:
+            out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{INK}"/>')
+        elif path:
+            out.append(f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
+                       'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>')
+        path.clear()
+
+    previous_end = None
+    for c in cells:
+        if c.bpm is None or (previous_end is not None and c.start - previous_end > 1e-6):
+            flush()
+        if c.bpm is not None:
+            path.append((frame.x((c.start + c.end) / 2), y_of(c.bpm)))
+        previous_end = c.end
+    flush()
+
+    if not valid:
+        message = ("No heart-rate data for this face." if not cells
+                   else "No reliable heart-rate estimate for this face.")
+        out.append(_rect(frame.x(0) + frame.plot_w / 2 - 150, top + plot_h / 2 - 11, 300, 20, "white",
+                         ' fill-opacity="0.85"'))
+        out.append(_message(frame, top, plot_h, message))
+    out.append(_rect(LEFT, top, frame.plot_w, plot_h, "none", f' stroke="{GRID}" stroke-width="0.8"'))
+    out.append(_time_axis(frame, top + plot_h))
+    return _svg("heart-rate", WIDE, top + plot_h + 34, "Estimated heart rate over time", out)

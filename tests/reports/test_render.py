@@ -1,0 +1,214 @@
+"""The whole report: real WeasyPrint, real PDF, read back with pypdf.
+
+The standard three-face report is rendered once per module; the edge cases render only what they check.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from classpulse.outputs import OUTPUT_FILES, write_outputs
+from reports import render as render_module
+from reports import render_html
+
+
+def write_report(summary: dict, timeline: list, out: Path) -> tuple[Path, Path]:
+    """The pipeline's writer with no per-second rows: the report plus its JSON and CSV siblings."""
+    write_outputs(summary, timeline, [], out)
+    return out / "report.html", out / "report.pdf"
+
+
+def pdf_text(path: Path) -> str:
+    """All page text, with hyphenation at line ends undone and whitespace collapsed."""
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def sections(html: str) -> list[str]:
+    """The HTML of each per-face section."""
+    return re.findall(r'<section class="face".*?</section>', html, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def standard(tmp_path_factory, make_report):
+    summary, timeline = make_report()
+    out = tmp_path_factory.mktemp("report")
+    started = time.perf_counter()
+    html_path, pdf_path = write_report(summary, timeline, out)
+    seconds = time.perf_counter() - started
+    logging.getLogger(__name__).info("standard report rendered in %.2f s", seconds)
+    return {"summary": summary, "out": out, "html_path": html_path, "pdf_path": pdf_path,
+            "html": html_path.read_text(encoding="utf-8"), "text": pdf_text(pdf_path)}
+
+
+def test_writes_the_output_set_and_nothing_else(standard):
+    assert sorted(p.name for p in standard["out"].iterdir()) == sorted(OUTPUT_FILES)
+
+
+def test_pdf_is_a4_with_numbered_pages(standard):
+    reader = PdfReader(standard["pdf_path"])
+    assert 3 <= len(reader.pages) <= 8
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    assert f"Page 1 of {len(reader.pages)}" in standard["text"]
+    assert reader.metadata.title.startswith("Thermodynamics")
+
+
+@pytest.mark.parametrize("heading", [
+    "Summary", "Notable moments", "Faces at a glance", "Audience expression over time",
+    "Face 1", "Face 2", "Face 3", "Method and limitations", "Face detection and tracking",
+    "Facial expressions", "Heart rate from video", "Privacy",
+])
+def test_pdf_has_section_headings(standard, heading):
+    assert heading in standard["text"]
+
+
+def test_pdf_states_recording_processing_and_model_facts(standard):
+    text = standard["text"]
+    for fact in ("thermo_week3.mp4", "2:05", "1280 \N{MULTIPLICATION SIGN} 720 px", "25 fps",
+                 "2025-03-14 10:22 UTC", "3 min 16 s", "version 0.1.0", "classpulse-fer 0.1.0", "66.3%",
+                 "0.63", "9f2c4e1ab37d", "facenet-pytorch MTCNN 2.6.0"):
+        assert fact in text, fact
+
+
+def test_pdf_states_the_limitations(standard):
+    text = standard["text"]
+    for phrase in ("Facial expressions are not feelings", "posed and web-sourced", "noisy labels",
+                   "not a medical device", "not a validated stress measure", "own baseline",
+                   "head or camera moves", "processed locally", "no face images"):
+        assert phrase in text, phrase
+
+
+def test_pdf_explains_pulse_reliability_per_face(standard):
+    text = standard["text"]
+    assert "not reliable (face too small in the picture)" in text  # face 2: all-null pulse
+    assert "No reliable heart-rate estimate at any time" in text
+    assert "Stress flag" in text and "1:00\N{EN DASH}1:18" in text  # face 1's stress window
+    assert "pulse signal too weak or noisy" in text and "0:00\N{EN DASH}0:10 face missing or unusable" in text
+
+
+def test_pulse_reasons_and_methods_match_the_pulse_package(standard):
+    heart_rate = pytest.importorskip("classpulse.pulse.heart_rate")
+    methods = pytest.importorskip("classpulse.pulse.methods")
+    reasons = {value for name, value in vars(heart_rate).items() if name.startswith("REASON_")}
+    assert reasons == set(render_module.PULSE_REASONS)
+    used = {row[3] for face in standard["summary"]["faces"] for row in face["pulse"]["series"] if row[3]}
+    assert used <= reasons  # the fixture speaks the pipeline's vocabulary
+    assert set(methods.PULSE_METHODS) <= set(render_module.PULSE_METHODS)
+
+
+def test_stress_rule_is_stated_when_the_summary_carries_it(make_report):
+    summary, timeline = make_report()
+    summary["models"]["pulse"].update(stress_rise_bpm=15.0, stress_rise_fraction=0.15, baseline_s=60)
+    html = render_html(summary, timeline)
+    assert "by more than 15 bpm and more than 15%" in html and "first 60 s of reliable estimates" in html
+
+
+def test_html_has_one_audience_chart_and_three_charts_per_face(standard):
+    html = standard["html"]
+    assert html.count('data-chart="audience-mix"') == 1
+    faces = sections(html)
+    assert len(faces) == 3
+    for face in faces:
+        for kind in ("emotion-strip", "emotion-share", "heart-rate"):
+            assert face.count(f'data-chart="{kind}"') == 1, kind
+    assert html.count('data-chart="emotion-share"') == 3 + 1  # plus the overall mix in the summary
+
+
+def test_html_is_self_contained_and_has_no_face_images(standard):
+    html = standard["html"]
+    assert "<img" not in html and "data:image" not in html and "<image" not in html
+    assert not re.search(r"""(src|href)\s*=|url\(|@import""", html)
+
+
+def test_zero_faces_gives_a_valid_report_saying_so(make_report, tmp_path, caplog):
+    summary, timeline = make_report(faces=())
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        _, pdf_path = write_report(summary, timeline, tmp_path)
+    # Nothing fetched, no CSS ignored; the HarfBuzz-subset notice is about the host's libraries, not us.
+    problems = [r.getMessage() for r in caplog.records if "HarfBuzz" not in r.getMessage()]
+    assert not problems
+    text = pdf_text(pdf_path)
+    assert "No faces were found in this recording" in text
+    assert "Method and limitations" in text
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.count('data-chart="audience-mix"') == 1 and not sections(html)
+
+
+def test_hostile_title_and_strings_are_escaped(make_report):
+    summary, timeline = make_report(title='<script>alert("x")</script>')
+    summary["video"]["file"] = "<img src=x onerror=alert(1)>.mp4"
+    summary["faces"][1]["pulse"]["series"][0][3] = "<b>bold</b>"
+    summary["audience"]["moments"][0]["kind"] = "<i>peak</i>"
+    html = render_html(summary, timeline)
+    assert "<script>" not in html and "<img" not in html and "<b>bold" not in html and "<i>peak" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
+def test_missing_optional_fields_render_with_dashes(make_report):
+    summary, timeline = make_report()
+    minimal = {
+        "video": {"file": "clip.mp4", "duration_s": 125.0},
+        "faces": [{"face_id": f["face_id"], "emotions": f["emotions"]} for f in summary["faces"]],
+    }
+    html = render_html(minimal, timeline)  # audience rebuilt from the timeline
+    assert len(sections(html)) == 3
+    assert "Method and limitations" in html and "—" in html
+    assert html.count("<polygon") > 0  # the audience mix came from the timeline
+
+
+def test_twenty_faces_one_hour_stays_bounded(make_report, face_spec):
+    moods = ("happy", "neutral", "sad", "surprise")
+    faces = tuple(face_spec(60 * i, 3600 - 30 * i, mood=moods[i % 4], pulse=("good", "null")[i % 2],
+                            stress=(1500, 1700)) for i in range(20))
+    summary, timeline = make_report(duration_s=3600.0, faces=faces)
+    html = render_html(summary, timeline)
+    assert len(sections(html)) == 20
+    assert len(html) < 1_000_000  # binned: about 25 kB per face whatever the length
+
+
+def test_atomic_write_replaces_old_report_and_leaves_no_temp_files(standard, tmp_path, monkeypatch):
+    (tmp_path / "report.html").write_text("old html")
+    (tmp_path / "report.pdf").write_bytes(b"old pdf")
+
+    def broken(html, target):
+        Path(target).write_bytes(b"%PDF-partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(render_module, "html_to_pdf", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report(copy.deepcopy(standard["summary"]), [], tmp_path)
+    assert (tmp_path / "report.html").read_text() == "old html"
+    assert (tmp_path / "report.pdf").read_bytes() == b"old pdf"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"], "no temporary files"
+
+
+def test_nothing_overflows_the_page_width(make_report):
+    """Tables, charts and long unbroken names stay inside the text column on every page."""
+    from weasyprint import HTML
+
+    summary, timeline = make_report(title="a_very_long_file_name_without_spaces_" * 4)
+    html = render_html(summary, timeline)
+    document = HTML(string=html, base_url=render_module.TEMPLATES.as_uri() + "/").render()
+
+    def boxes(box):
+        yield box
+        for child in getattr(box, "children", ()):
+            yield from boxes(child)
+
+    for number, page in enumerate(document.pages, start=1):
+        all_boxes = list(boxes(page._page_box))
+        body = next(b for b in all_boxes if getattr(b, "element_tag", None) == "body")
+        right = body.content_box_x() + body.width
+        wide = [b.element_tag for b in all_boxes
+                if getattr(b, "element_tag", None) not in (None, "html", "body")
+                and b.position_x + b.margin_width() > right + 0.5]
+        assert not wide, f"page {number}: {wide}"
