@@ -25,11 +25,12 @@ from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detector import FaceDetector
 from classpulse.faces.merge import merge_tracklets
 from classpulse.faces.tracker import FaceTracker
-from classpulse.pulse.heart_rate import MIN_QUALITY_DB, heart_rate_series
+from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
+from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
 from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
-from classpulse.video.decode import analysis_rate, analysis_size, iter_frames
+from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
 from classpulse.video.probe import InputError, VideoInfo, probe
 
 log = logging.getLogger(__name__)
@@ -86,64 +87,119 @@ def _every(interval_s: float, fps: float) -> int:
     return max(1, round(interval_s * fps))
 
 
+class _StreamingAnalysis:
+    """Per-video state of the frame loop: the tracker and one `TrackRecord` per live tracklet.
+
+    A tracklet's pulse series is computed as soon as it ends and its RGB trace dropped, so memory
+    grows with the number of faces, not with the length of the video.
+    """
+
+    def __init__(self, info: VideoInfo, options: AnalysisOptions, models: _Models, fps: float, width: int):
+        self.options, self.models = options, models
+        self.to_source = info.width / width
+        self.detect_every = _every(options.detect_every_s, fps)
+        self.emotion_every = _every(options.emotion_every_s, fps)
+        self.tracker = FaceTracker()
+        self.live: dict[int, TrackRecord] = {}
+        self.done: list[TrackRecord] = []
+        self.frames = 0
+
+    def process(self, frame: Frame) -> None:
+        self.frames += 1
+        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        detections = (
+            self.models.detector.detect([frame.rgb])[0] if frame.index % self.detect_every == 0 else None
+        )
+        update = self.tracker.update(gray, detections)
+        self._end(update.ended)
+        faces = update.visible
+        if not len(faces):
+            return
+        rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
+        records = [self.live.setdefault(tid, TrackRecord(tid)) for tid in faces.track_id.tolist()]
+        for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
+            record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
+        if frame.index % self.emotion_every == 0:
+            probs = self.models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
+            for record, p in zip(records, probs, strict=True):
+                record.add_emotion(frame.t, p)
+
+    def finish(self) -> list[TrackRecord]:
+        self._end(self.tracker.finish())
+        return self.done
+
+    def _end(self, track_ids: list[int]) -> None:
+        for tid in track_ids:
+            record = self.live.pop(tid, None)
+            if record is None:
+                continue
+            if self.options.pulse:
+                valid = np.array(record.face_px) >= self.options.pulse_min_face_px
+                record.pulse = heart_rate_series(
+                    np.array(record.rgb, dtype=np.float64),
+                    np.array(record.frame_times),
+                    method=self.options.pulse_method,
+                    valid=valid,
+                )
+            record.rgb = []
+            self.done.append(record)
+
+
+def _models_info(models: _Models, options: AnalysisOptions, tracker: FaceTracker) -> dict:
+    """Names, versions and settings of every model and rule, as the report's methodology states them."""
+    manifest = models.classifier.manifest
+    return {
+        "emotion": {
+            **{k: manifest[k] for k in ("name", "version", "sha256", "architecture", "epochs_trained")},
+            "public_test_accuracy": manifest["public_test"]["accuracy"],
+            "macro_f1": manifest["public_test"]["macro_f1"],
+        },
+        "face_detector": {
+            "name": models.detector.name,
+            "version": models.detector.version,
+            "min_confidence": models.detector.min_confidence,
+        },
+        "tracker": {
+            "method": "MTCNN detections, Lucas-Kanade optical flow between them, Hungarian association",
+            "max_misses": tracker.max_misses,
+            "merge_gap_s": options.merge_gap_s,
+            "min_track_s": options.min_track_s,
+        },
+        "pulse": {
+            "method": options.pulse_method,
+            "window_s": WINDOW_S,
+            "min_quality_db": MIN_QUALITY_DB,
+            "min_face_px": options.pulse_min_face_px,
+            "stress_rise_bpm": RISE_BPM,
+            "stress_rise_fraction": RISE_FRACTION,
+            "baseline_s": BASELINE_S,
+        },
+    }
+
+
 def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> dict:
-    """Analyse a probed recording; returns (summary dict, per-face records keyed by face id)."""
+    """Analyse a probed recording -> {"summary": ..., "timeline": ..., "rows": ...} (see `build_summary`)."""
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     models = _load_models()
     fps = analysis_rate(info)
     width, _ = analysis_size(info, options.max_side)
-    to_source = info.width / width
-    detect_every, emotion_every = _every(options.detect_every_s, fps), _every(options.emotion_every_s, fps)
-    tracker = FaceTracker()
-    live: dict[int, TrackRecord] = {}
-    done: list[TrackRecord] = []
-    n_frames = 0
-
-    def finalise(track_ids: list[int]) -> None:
-        for tid in track_ids:
-            record = live.pop(tid, None)
-            if record is None:
-                continue
-            if options.pulse and record.frame_times:
-                rgb = np.array(record.rgb, dtype=np.float64)
-                valid = np.array(record.face_px) >= options.pulse_min_face_px
-                record.pulse = heart_rate_series(
-                    rgb, np.array(record.frame_times), method=options.pulse_method, valid=valid
-                )
-            record.rgb = []
-            done.append(record)
-
+    state = _StreamingAnalysis(info, options, models, fps, width)
     for frame in iter_frames(info, fps=fps, max_side=options.max_side):
-        n_frames += 1
-        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-        detections = models.detector.detect([frame.rgb])[0] if frame.index % detect_every == 0 else None
-        update = tracker.update(gray, detections)
-        finalise(update.ended)
-        faces = update.visible
-        if len(faces):
-            rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
-            sizes = faces.sizes
-            for i, tid in enumerate(faces.track_id.tolist()):
-                record = live.setdefault(tid, TrackRecord(tid))
-                record.add_frame(frame.t, faces.xyxy[i] * to_source, rgb[i], float(sizes[i]))
-            if frame.index % emotion_every == 0:
-                probs = models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
-                for i, tid in enumerate(faces.track_id.tolist()):
-                    live[tid].add_emotion(frame.t, probs[i])
+        state.process(frame)
         if on_progress and frame.index % 10 == 0:
             on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
-    finalise(tracker.finish())
+    records = state.finish()
     if on_progress:
         on_progress("summarising", 1.0)
     face_of = merge_tracklets(
-        [r.span() for r in done], min_span_s=options.min_track_s, max_gap_s=options.merge_gap_s
+        [r.span() for r in records], min_span_s=options.min_track_s, max_gap_s=options.merge_gap_s
     )
     wall_s = time.perf_counter() - started
     processing = {
         "wall_s": round(wall_s, 2),
-        "realtime_factor": round(info.duration_s / wall_s, 3) if wall_s > 0 else None,
-        "frames_analysed": n_frames,
+        "realtime_factor": round(info.duration_s / wall_s, 3),
+        "frames_analysed": state.frames,
         "analysis_fps": round(fps, 3),
         "analysis_width": width,
         "detect_every_s": options.detect_every_s,
@@ -154,26 +210,14 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         "started_at": started_at,
         "classpulse_version": __version__,
     }
-    models_info = {
-        "emotion": {
-            **{k: models.classifier.manifest[k] for k in ("name", "version", "sha256", "architecture")},
-            "public_test_accuracy": models.classifier.manifest["public_test"]["accuracy"],
-            "macro_f1": models.classifier.manifest["public_test"]["macro_f1"],
-            "epochs_trained": models.classifier.manifest["epochs_trained"],
-        },
-        "face_detector": {
-            "name": models.detector.name,
-            "version": models.detector.version,
-            "min_confidence": models.detector.min_confidence,
-        },
-        "pulse": {
-            "method": options.pulse_method,
-            "window_s": 10.0,
-            "min_quality_db": MIN_QUALITY_DB,
-            "min_face_px": options.pulse_min_face_px,
-        },
-    }
-    return build_summary(info, options, done, face_of, processing=processing, models=models_info)
+    return build_summary(
+        info,
+        options,
+        records,
+        face_of,
+        processing=processing,
+        models=_models_info(models, options, state.tracker),
+    )
 
 
 def analyze_to_dir(

@@ -24,6 +24,7 @@ NEGATIVE = ("angry", "disgust", "fear", "sad")
 MOMENT_MIN_SHARE = 0.4
 MOMENT_MIN_SEPARATION_S = 10
 MAX_MOMENTS = 6
+MOMENT_SMOOTHING_S = 3
 
 
 def smooth_probabilities(times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S) -> np.ndarray:
@@ -130,11 +131,11 @@ def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]
         return []
     counts = np.array([[c[label] for label in EMOTION_LABELS] for _, c in per_second], dtype=float)
     total = np.maximum(faces_per_second, 1)
-    kernel = np.ones(3) / 3
+    kernel = np.ones(MOMENT_SMOOTHING_S) / MOMENT_SMOOTHING_S
     moments = []
     for kind, labels in (("negative peak", NEGATIVE), ("surprise peak", ("surprise",))):
         share = counts[:, [EMOTION_LABELS.index(x) for x in labels]].sum(1) / total
-        smooth = np.convolve(share, kernel, mode="same") if len(share) >= 3 else share
+        smooth = np.convolve(share, kernel, mode="same") if len(share) >= MOMENT_SMOOTHING_S else share
         peaks, _ = find_peaks(
             np.concatenate([[0], smooth, [0]]), height=MOMENT_MIN_SHARE, distance=MOMENT_MIN_SEPARATION_S
         )
@@ -185,6 +186,13 @@ def _audience(timeline: list[list]) -> dict:
         "per_second": per_second,
         "overall_share": overall,
         "moments": _moments(per_second, faces_per_second),
+        "moment_rule": {
+            "negative": list(NEGATIVE),
+            "min_share": MOMENT_MIN_SHARE,
+            "smoothing_s": MOMENT_SMOOTHING_S,
+            "min_separation_s": MOMENT_MIN_SEPARATION_S,
+            "max_moments": MAX_MOMENTS,
+        },
     }
 
 

@@ -195,6 +195,8 @@ def build_context(summary: Mapping, timeline: Sequence) -> dict:
         "processing": processing,
         "emotion_model": emotion_model,
         "detector": models.get("face_detector") or {},
+        "tracker": models.get("tracker"),
+        "moment_rule": audience.get("moment_rule"),
         "pulse_model": models.get("pulse") or {},
         "pulse_method": PULSE_METHODS.get(str((models.get("pulse") or {}).get("method") or "pos").lower(),
                                           f"{(models.get('pulse') or {}).get('method')} method"),

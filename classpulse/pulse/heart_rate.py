@@ -20,6 +20,8 @@ SNR_HALF_WIDTH_BPM = 6.0
 # Traces are resampled onto this uniform grid (Hz) before any processing: it copes with variable frame
 # rates and dropped frames, and keeps the pulse band (<= 3 Hz) far below Nyquist.
 RESAMPLE_HZ = 30.0
+# Analysis window (s): ~10 beats at rest, enough for a sharp spectral peak, short enough to follow change.
+WINDOW_S = 10.0
 # A window is analysed only if at most this fraction of its grid samples lacks a usable frame nearby
 # (within one median frame interval); shorter holes are linearly interpolated. Frames before the track
 # starts or after it ends count as missing, so windows near the ends are analysed on >= 80 % of 10 s.
@@ -101,7 +103,7 @@ def heart_rate_series(
     times: np.ndarray,
     *,
     method: str = "pos",
-    window_s: float = 10.0,
+    window_s: float = WINDOW_S,
     step_s: float = 1.0,
     min_quality_db: float = MIN_QUALITY_DB,
     valid: np.ndarray | None = None,

@@ -15,6 +15,7 @@ from classpulse.pulse.heart_rate import HeartRateWindow
 # of rPPG in good conditions (~5 bpm) and larger than breathing-related swings at rest (~5-10 bpm);
 # +15 % keeps people with a high resting rate (where 15 bpm is a smaller change) from being flagged for
 # ordinary variation.
+BASELINE_S = 60.0
 RISE_BPM = 15.0
 RISE_FRACTION = 0.15
 # The baseline comes from the first `baseline_s` seconds of accepted windows when at least this many
@@ -22,7 +23,7 @@ RISE_FRACTION = 0.15
 MIN_BASELINE_WINDOWS = 10
 
 
-def baseline_bpm(series: list[HeartRateWindow], *, baseline_s: float = 60.0) -> float | None:
+def baseline_bpm(series: list[HeartRateWindow], *, baseline_s: float = BASELINE_S) -> float | None:
     """The person's own resting heart rate (bpm): the median of accepted windows whose centre lies within
     `baseline_s` seconds of the first accepted one, or of all accepted windows when fewer than
     MIN_BASELINE_WINDOWS fall there; None when no window was accepted. The median ignores the odd
@@ -40,7 +41,7 @@ def baseline_bpm(series: list[HeartRateWindow], *, baseline_s: float = 60.0) -> 
 def stress_flags(
     series: list[HeartRateWindow],
     *,
-    baseline_s: float = 60.0,
+    baseline_s: float = BASELINE_S,
     rise_bpm: float = RISE_BPM,
     rise_fraction: float = RISE_FRACTION,
 ) -> list[bool | None]:

@@ -1,0 +1,169 @@
+"""Service subcommands of `classpulse`: serve, worker, beat, keys create.
+
+`classpulse.cli` calls `register(subparsers)`; every handler takes the parsed Namespace and returns an exit
+code. FastAPI, uvicorn and Celery are imported inside the handlers, so `classpulse analyze` stays light.
+Also runnable alone: `python -m classpulse.service_cli worker`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _settings():
+    from classpulse.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError: print it without a traceback
+        print(f"classpulse: invalid configuration:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return 0
+
+
+def _celery_worker(argv: list[str]) -> int:
+    from worker.app import app
+
+    try:
+        app.worker_main(argv)
+    except SystemExit as exc:  # celery's command line exits; turn it into an exit code
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from worker.app import ANALYSIS_QUEUE
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    concurrency = args.concurrency or settings.worker_concurrency
+    # Each pool process runs torch; share the cores between them instead of oversubscribing.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // concurrency)))
+    return _celery_worker(
+        [
+            "worker",
+            f"--loglevel={settings.log_level}",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            f"--queues={args.queues or ANALYSIS_QUEUE}",
+            f"--hostname={args.name or 'analysis@%h'}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+def _beat(args: argparse.Namespace) -> int:
+    from storage.files import Layout
+    from worker.app import HOUSEKEEPING_QUEUE
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    layout = Layout(settings.data_dir)
+    layout.data_dir.mkdir(parents=True, exist_ok=True)
+    # The scheduler (-B) embedded in a one-process worker that consumes only the housekeeping queue, so the
+    # reaper, scans and retention run even while every analysis worker is busy. Run exactly one of these.
+    return _celery_worker(
+        [
+            "worker",
+            "--beat",
+            f"--schedule={layout.beat_schedule}",
+            f"--loglevel={settings.log_level}",
+            "--pool=solo",
+            f"--queues={HOUSEKEEPING_QUEUE}",
+            f"--hostname={args.name or 'housekeeping@%h'}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from storage import crud
+    from storage.db import get_engine, init_db, session_scope
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    engine = get_engine(settings.sqlalchemy_url)
+    init_db(engine)
+    try:
+        with session_scope(engine) as session:
+            customer = crud.get_or_create_customer(session, name=args.customer)
+            key = crud.create_api_key(session, customer=customer)
+    except ValueError as exc:
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return 2
+    print(key)
+    print(
+        f"API key for customer {args.customer!r}: shown once, stored only as a hash. "
+        f"Use it as 'Authorization: Bearer <key>'.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add serve, worker, beat and keys to the `classpulse` command line."""
+    serve = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
+    serve.add_argument("--host", help="interface to listen on (default CLASSPULSE_API_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default CLASSPULSE_API_PORT, 8000)")
+    serve.add_argument(
+        "--forwarded-allow-ips", default="127.0.0.1", help="proxies whose X-Forwarded-* headers are trusted"
+    )
+    serve.set_defaults(handler=_serve)
+
+    worker = subparsers.add_parser("worker", help="run a Celery worker that analyses recordings")
+    worker.add_argument(
+        "--concurrency", type=int, help="parallel jobs (default CLASSPULSE_WORKER_CONCURRENCY, 1)"
+    )
+    worker.add_argument("--queues", help="comma-separated queues to consume (default: analysis)")
+    worker.add_argument("--name", help="worker node name (default analysis@<hostname>)")
+    worker.set_defaults(handler=_worker)
+
+    beat = subparsers.add_parser("beat", help="run the scheduler: archive scans, reaper, retention (run one)")
+    beat.add_argument("--name", help="node name (default housekeeping@<hostname>)")
+    beat.set_defaults(handler=_beat)
+
+    keys = subparsers.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create an API key for a customer and print it once")
+    create.add_argument("--customer", required=True, help="customer name (created if new)")
+    create.set_defaults(handler=_keys_create)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="classpulse", description="Classpulse service processes")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
