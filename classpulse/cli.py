@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+from classpulse import service_cli
+
 EXIT_USAGE = 2
 
 
@@ -89,7 +91,9 @@ def _evaluate_emotion(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="classpulse", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="classpulse", description="Classpulse: engagement reports for recorded lectures."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -127,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--predictions", type=Path, help="write predicted class indices (int array) here")
     ev.set_defaults(handler=_evaluate_emotion)
+
+    service_cli.register(sub)
     return parser
 
 

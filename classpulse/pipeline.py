@@ -87,6 +87,28 @@ def _every(interval_s: float, fps: float) -> int:
     return max(1, round(interval_s * fps))
 
 
+# A cut (camera switch, slide to speaker) changes the 64x36 thumbnail by more than this many gray levels on
+# average; detecting right after it finds the new faces at once instead of up to `detect_every_s` later.
+SCENE_CUT_GRAY_LEVELS = 25.0
+
+
+class SceneCutDetector:
+    """Flags frames whose coarse appearance differs strongly from the frame of the last detection."""
+
+    def __init__(self, threshold: float = SCENE_CUT_GRAY_LEVELS):
+        self.threshold = threshold
+        self._reference: np.ndarray | None = None
+
+    def thumbnail(self, gray: np.ndarray) -> np.ndarray:
+        return cv2.resize(gray, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    def is_cut(self, thumb: np.ndarray) -> bool:
+        return self._reference is not None and float(np.abs(thumb - self._reference).mean()) > self.threshold
+
+    def detected(self, thumb: np.ndarray) -> None:
+        self._reference = thumb
+
+
 class _StreamingAnalysis:
     """Per-video state of the frame loop: the tracker and one `TrackRecord` per live tracklet.
 
@@ -100,6 +122,7 @@ class _StreamingAnalysis:
         self.detect_every = _every(options.detect_every_s, fps)
         self.emotion_every = _every(options.emotion_every_s, fps)
         self.tracker = FaceTracker()
+        self.cuts = SceneCutDetector()
         self.live: dict[int, TrackRecord] = {}
         self.done: list[TrackRecord] = []
         self.frames = 0
@@ -107,9 +130,11 @@ class _StreamingAnalysis:
     def process(self, frame: Frame) -> None:
         self.frames += 1
         gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-        detections = (
-            self.models.detector.detect([frame.rgb])[0] if frame.index % self.detect_every == 0 else None
-        )
+        thumb = self.cuts.thumbnail(gray)
+        detections = None
+        if frame.index % self.detect_every == 0 or self.cuts.is_cut(thumb):
+            detections = self.models.detector.detect([frame.rgb])[0]
+            self.cuts.detected(thumb)
         update = self.tracker.update(gray, detections)
         self._end(update.ended)
         faces = update.visible

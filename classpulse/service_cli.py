@@ -8,7 +8,6 @@ Also runnable alone: `python -m classpulse.service_cli worker`.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
@@ -41,6 +40,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# Worker-to-worker chatter we do not use: each job is independent and its state lives in the job table.
+_QUIET_WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
 def _celery_worker(argv: list[str]) -> int:
     from worker.app import app
 
@@ -68,9 +71,7 @@ def _worker(args: argparse.Namespace) -> int:
             "--pool=prefork",
             f"--queues={args.queues or ANALYSIS_QUEUE}",
             f"--hostname={args.name or 'analysis@%h'}",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *_QUIET_WORKER_FLAGS,
         ]
     )
 
@@ -95,9 +96,7 @@ def _beat(args: argparse.Namespace) -> int:
             "--pool=solo",
             f"--queues={HOUSEKEEPING_QUEUE}",
             f"--hostname={args.name or 'housekeeping@%h'}",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *_QUIET_WORKER_FLAGS,
         ]
     )
 
@@ -155,15 +154,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = keys.add_parser("create", help="create an API key for a customer and print it once")
     create.add_argument("--customer", required=True, help="customer name (created if new)")
     create.set_defaults(handler=_keys_create)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="classpulse", description="Classpulse service processes")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

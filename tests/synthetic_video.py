@@ -33,7 +33,7 @@ import ffmpeg
 import numpy as np
 from PIL import Image
 
-from classpulse.emotion.model import EMOTION_LABELS
+from classpulse.emotion.labels import EMOTION_LABELS
 
 PULSE_SIGNATURE = (0.33 / 0.77, 1.0, 0.53 / 0.77)  # relative pulse amplitude per RGB channel, green = 1
 SKIN_TONES = ((236, 188, 160), (214, 160, 120), (180, 124, 90), (226, 176, 140))  # RGB, light to dark

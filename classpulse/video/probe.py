@@ -8,6 +8,9 @@ from pathlib import Path
 
 import ffmpeg
 
+# ffmpeg will "play" these as a video stream: text files (tty demuxer) and still images.
+NOT_VIDEO_CONTAINERS = {"tty", "image2"}
+
 
 class InputError(ValueError):
     """The input is not an analysable video; the message is one line a customer can read."""
@@ -25,6 +28,16 @@ class VideoInfo:
     codec: str
     variable_frame_rate: bool
     has_audio: bool
+
+    def facts(self) -> dict:
+        """The recording facts shown to customers (job records, API)."""
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "fps": round(self.fps, 3),
+            "width": self.width,
+            "height": self.height,
+            "codec": self.codec,
+        }
 
 
 def _rate(text: str | None) -> float:
@@ -79,8 +92,11 @@ def probe(path: Path) -> VideoInfo:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
         lines = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        reason = lines[-1] if lines else "ffprobe could not read it"
+        reason = lines[-1].replace(str(path), path.name) if lines else "ffprobe could not read it"
         raise InputError(f"{path.name}: not a readable video ({reason})") from None
+    container = info.get("format", {}).get("format_name", "")
+    if container in NOT_VIDEO_CONTAINERS or container.endswith("_pipe"):
+        raise InputError(f"{path.name}: not a video (read as {container}: text or a still image)")
     streams = info.get("streams", [])
     video = [
         s

@@ -1,0 +1,1 @@
+"""HTTP API: uploads, job status, report downloads, erasure and online image inference."""

@@ -1,0 +1,62 @@
+"""The FastAPI application factory: `uvicorn --factory api.main:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.routes import health, images, jobs
+from classpulse import __version__
+from classpulse.settings import Settings, get_settings
+from storage.db import get_engine, init_db
+from storage.files import Layout
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from worker.app import create_celery
+        from worker.queue import JobQueue
+
+        init_db(get_engine(settings.sqlalchemy_url))
+        Layout(settings.data_dir).ensure()
+        app.state.queue = JobQueue(settings, create_celery(settings))
+        app.state.inference_limiter = anyio.CapacityLimiter(1)
+        log.info(
+            "classpulse API: data in %s, database %s",
+            settings.data_dir,
+            settings.sqlalchemy_url.split("@")[-1],
+        )
+        try:
+            yield
+        finally:
+            app.state.queue.close()
+
+    app = FastAPI(
+        title="Classpulse",
+        version=__version__,
+        summary="Engagement reports for recorded lectures: upload a recording, download the PDF.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    app.include_router(images.router)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+
+    return app

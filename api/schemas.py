@@ -1,0 +1,141 @@
+"""Request and response bodies (JobCreate / JobPublic family)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from storage.files import OUTPUT_MEDIA_TYPES
+from storage.models import Job
+
+
+class JobCreate(BaseModel):
+    """Analysis options sent as form fields next to the `file` part of `POST /v1/jobs`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detect_every_s: float = Field(1.0, gt=0, le=60, description="seconds between face detections")
+    emotion_every_s: float = Field(0.5, gt=0, le=60, description="seconds between expression samples")
+    pulse: bool = Field(True, description="estimate heart rate from the faces")
+    title: str | None = Field(None, max_length=200, description="title printed on the report")
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def pipeline_options(self) -> dict:
+        """The options stored on the job (the title has its own column)."""
+        return self.model_dump(exclude={"title"})
+
+
+class JobOptions(BaseModel):
+    detect_every_s: float = 1.0
+    emotion_every_s: float = 0.5
+    pulse: bool = True
+
+
+class VideoFacts(BaseModel):
+    """What probing the recording found. Seconds, frames per second, display pixels."""
+
+    duration_s: float | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+
+
+class JobLinks(BaseModel):
+    """URLs of the job and of its outputs (the outputs answer 409 until the job has succeeded)."""
+
+    job: str
+    report_pdf: str
+    report_html: str
+    timeline_json: str
+    summary_json: str
+    faces_csv: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    progress: float = Field(description="percent, 0-100")
+    stage: str | None
+    error: str | None
+    title: str | None
+    source: str = Field(description="upload or archive")
+    filename: str
+    size_bytes: int
+    options: JobOptions
+    video: VideoFacts | None
+    attempts: int
+    wall_s: float | None = Field(description="processing time of the successful attempt, seconds")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    links: JobLinks
+
+    @classmethod
+    def from_job(cls, job: Job, prefix: str = "/v1/jobs") -> JobPublic:
+        base = f"{prefix}/{job.id}"
+        links = {name.replace(".", "_"): f"{base}/{name}" for name in OUTPUT_MEDIA_TYPES}
+        return cls(
+            id=job.id,
+            status=job.status,
+            progress=round(job.progress or 0.0, 1),
+            stage=job.stage,
+            error=job.error,
+            title=job.title,
+            source=job.source,
+            filename=job.filename,
+            size_bytes=job.size_bytes,
+            options=JobOptions(
+                **{k: v for k, v in (job.options or {}).items() if k in JobOptions.model_fields}
+            ),
+            video=VideoFacts(**job.video) if job.video else None,
+            attempts=job.attempts,
+            wall_s=job.wall_s,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            links=JobLinks(job=base, **links),
+        )
+
+
+class JobsPublic(BaseModel):
+    """A page of jobs, newest first; `count` is the total over all pages."""
+
+    data: list[JobPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ImageFace(BaseModel):
+    box: list[float] = Field(description="[x1, y1, x2, y2] in pixels of the uploaded image")
+    confidence: float
+    emotion: str
+    probabilities: dict[str, float] = Field(description="the seven expression probabilities, summing to 1")
+
+
+class ImageEmotions(BaseModel):
+    width: int
+    height: int
+    faces: list[ImageFace]
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    broker: str

@@ -1,0 +1,189 @@
+"""Receive a multipart/form-data request body straight to disk, in chunks, with constant memory.
+
+Starlette's `request.form()` spools every file to a temporary file before the endpoint runs, so a size
+limit could only be checked after the whole body had arrived (and been written twice). This parser feeds
+the request stream to python-multipart's push parser and writes the single file part to its final folder
+as it arrives, stopping with 413 at the first byte over the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+from fastapi import HTTPException, Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from storage.files import safe_filename
+
+#: Bytes buffered in memory before they are written out (the only per-request memory besides small fields).
+WRITE_CHUNK = 1 << 20
+#: Room for the multipart framing and the option fields on top of the file limit.
+FORM_OVERHEAD = 1 << 20
+MAX_FIELD_BYTES = 16 << 10
+MAX_FIELDS = 20
+
+
+class UploadRejected(HTTPException):
+    """An HTTP error raised while receiving the body (413, 415, 422)."""
+
+
+@dataclass
+class ReceivedForm:
+    """The text fields, and the one file part written to `path` (`size` bytes, client name `filename`)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    filename: str | None = None
+    size: int = 0
+
+
+class _Receiver:
+    """python-multipart callbacks: collect small fields in memory, queue file bytes for writing."""
+
+    def __init__(self, *, dest_dir: Path, file_field: str, max_file_bytes: int, limit_message: str):
+        self.dest_dir, self.file_field = dest_dir, file_field
+        self.max_file_bytes, self.limit_message = max_file_bytes, limit_message
+        self.form = ReceivedForm()
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.file: BinaryIO | None = None
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._part_name: str | None = None
+        self._in_file = False
+        self._field_value = bytearray()
+
+    # Parser callbacks (synchronous; no I/O here).
+
+    def on_part_begin(self) -> None:
+        self._disposition, self._part_name, self._in_file = b"", None, False
+        self._field_value = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self._header_name.strip().lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name, self._header_value = b"", b""
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._disposition)
+        name = params.get(b"name")
+        if name is None:
+            raise _reject(422, "a form part has no name")
+        self._part_name = name.decode("utf-8", "replace")
+        if b"filename" not in params:
+            if len(self.form.fields) >= MAX_FIELDS:
+                raise _reject(422, "too many form fields")
+            return
+        if self._part_name != self.file_field:
+            raise _reject(
+                422, f"unexpected file field {self._part_name!r}; send the file as {self.file_field!r}"
+            )
+        if self.form.path is not None:
+            raise _reject(422, "send exactly one file per request")
+        self.form.filename = params[b"filename"].decode("utf-8", "replace")
+        self.form.path = self.dest_dir / safe_filename(self.form.filename)
+        self._in_file = True
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            self.form.size += end - start
+            if self.form.size > self.max_file_bytes:
+                raise _reject(413, self.limit_message)
+            self.pending.append(data[start:end])
+            self.pending_bytes += end - start
+        else:
+            self._field_value += data[start:end]
+            if len(self._field_value) > MAX_FIELD_BYTES:
+                raise _reject(422, f"form field {self._part_name!r} is too long")
+
+    def on_part_end(self) -> None:
+        if not self._in_file and self._part_name is not None:
+            self.form.fields[self._part_name] = self._field_value.decode("utf-8", "replace")
+
+    def callbacks(self) -> dict:
+        return {
+            name: getattr(self, name)
+            for name in (
+                "on_part_begin",
+                "on_header_field",
+                "on_header_value",
+                "on_header_end",
+                "on_headers_finished",
+                "on_part_data",
+                "on_part_end",
+            )
+        }
+
+    # File writes happen in a worker thread, outside the event loop.
+
+    async def flush(self, force: bool = False) -> None:
+        if not self.pending or (self.pending_bytes < WRITE_CHUNK and not force):
+            return
+        data = b"".join(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        if self.file is None:
+            assert self.form.path is not None
+            self.file = await anyio.to_thread.run_sync(self.form.path.open, "wb")
+        await anyio.to_thread.run_sync(self.file.write, data)
+
+    async def close(self) -> None:
+        if self.file is not None:
+            await anyio.to_thread.run_sync(self.file.close)
+            self.file = None
+
+
+def multipart_openapi(file_description: str, **fields: dict) -> dict:
+    """`openapi_extra` for a route that reads its multipart form by hand (streamed, not buffered)."""
+    properties = {"file": {"type": "string", "format": "binary", "description": file_description}, **fields}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def _reject(code: int, detail: str) -> UploadRejected:
+    return UploadRejected(status_code=code, detail=detail)
+
+
+async def receive_form(
+    request: Request, *, dest_dir: Path, file_field: str, max_file_bytes: int, limit_message: str
+) -> ReceivedForm:
+    """Parse the request body; the file part lands in `dest_dir` (which the caller creates and removes).
+
+    Raises `UploadRejected`: 415 (not multipart), 413 (file over `max_file_bytes`, judged from
+    Content-Length before reading when possible), 422 (malformed form, no file, several files).
+    """
+    content_type, params = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data" or b"boundary" not in params:
+        raise _reject(415, f"send multipart/form-data with the file in a part named {file_field!r}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_file_bytes + FORM_OVERHEAD:
+        raise _reject(413, limit_message)
+    receiver = _Receiver(
+        dest_dir=dest_dir, file_field=file_field, max_file_bytes=max_file_bytes, limit_message=limit_message
+    )
+    try:
+        parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+        async for chunk in request.stream():
+            parser.write(chunk)
+            await receiver.flush()
+        parser.finalize()
+        await receiver.flush(force=True)
+        if receiver.form.path is not None and receiver.file is None:  # an empty file part
+            await anyio.to_thread.run_sync(receiver.form.path.write_bytes, b"")
+    except FormParserError as exc:
+        raise _reject(422, "malformed multipart body") from exc
+    finally:
+        await receiver.close()
+    if receiver.form.path is None:
+        raise _reject(422, f"no file in the form part {file_field!r}")
+    return receiver.form

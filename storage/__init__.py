@@ -1,0 +1,1 @@
+"""The SQL job store (source of truth for jobs) and the data-directory layout, shared by api/ and worker/."""

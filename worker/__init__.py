@@ -1,0 +1,1 @@
+"""Celery worker and beat: analysis jobs, the reaper, archive scans and retention."""

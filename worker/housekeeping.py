@@ -1,0 +1,280 @@
+"""Scheduled housekeeping: the reaper, retention, and archive scans (plain functions + thin Celery tasks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from classpulse.settings import Settings, get_settings
+from storage import crud
+from storage.db import get_engine, session_scope, utcnow
+from storage.files import Layout, remove_tree
+from storage.models import JobSource, JobStatus
+from worker.app import PURGE_TASK, REAP_TASK, SCAN_TASK, app
+from worker.jobs import drop_upload, enqueue_job
+from worker.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+#: Files and folders without a job row are deleted once they are this old (an upload in flight is younger).
+ORPHAN_AGE_S = 3600
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_STAGING = re.compile(r"^\.staging-([0-9a-f]{32})-([0-9a-f]{32})$")
+
+
+# --- reaper -----------------------------------------------------------------------------------------------
+
+
+def reap(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
+    """Re-publish jobs whose worker died (running, heartbeat older than `reaper_stale_s`) or whose message
+    the broker lost (queued, marker gone); fail them after `job_max_attempts` attempts or
+    `job_max_requeues` re-publications."""
+    engine = get_engine(settings.sqlalchemy_url)
+    stale = utcnow() - dt.timedelta(seconds=settings.reaper_stale_s)
+    counts = {"requeued_running": 0, "requeued_queued": 0, "failed": 0}
+    with session_scope(engine) as session:
+        running = crud.stale_running_jobs(session, heartbeat_before=stale)
+    for job in running:
+        if job.attempts >= settings.job_max_attempts:
+            error = (
+                f"the worker stopped responding during each of {job.attempts} attempts "
+                f"(last stage: {job.stage or 'unknown'})"
+            )
+            with session_scope(engine) as session:
+                failed = crud.fail_job(
+                    session, job_id=job.id, error=error, from_status=JobStatus.RUNNING, heartbeat_before=stale
+                )
+            if failed:
+                drop_upload(engine=engine, settings=settings, job=job)
+                counts["failed"] += 1
+            continue
+        with session_scope(engine) as session:
+            requeued = crud.requeue_stale_job(session, job_id=job.id, heartbeat_before=stale)
+        if requeued:
+            log.warning("job %s: worker %s stopped responding; re-queued", job.id, job.worker)
+            enqueue_job(engine=engine, queue=queue, job=job, reaped=True)
+            counts["requeued_running"] += 1
+
+    # Queued jobs: with Redis the marker tells whether the broker still has the message; with another broker
+    # only a message older than the visibility timeout can be presumed lost.
+    horizon = settings.reaper_stale_s if queue.tracks_markers else settings.visibility_timeout_s
+    with session_scope(engine) as session:
+        queued = crud.queued_jobs(session, enqueued_before=utcnow() - dt.timedelta(seconds=horizon))
+    lost = queue.missing_from_broker(job.id for job in queued)
+    for job in queued:
+        if job.id not in lost:
+            continue
+        if job.requeues >= settings.job_max_requeues:
+            with session_scope(engine) as session:
+                failed = crud.fail_job(
+                    session,
+                    job_id=job.id,
+                    from_status=JobStatus.QUEUED,
+                    error=f"the queue lost this job {job.requeues} times; giving up",
+                )
+            if failed:
+                drop_upload(engine=engine, settings=settings, job=job)
+                counts["failed"] += 1
+            continue
+        with session_scope(engine) as session:
+            current = crud.get_job(session, job_id=job.id)
+        if current is None or current.status != JobStatus.QUEUED:
+            continue
+        log.warning("job %s: its queue message is gone (broker flushed or restarted); re-queued", job.id)
+        if enqueue_job(engine=engine, queue=queue, job=job, reaped=True):
+            counts["requeued_queued"] += 1
+    if any(counts.values()):
+        log.info("reaper: %s", counts)
+    return counts
+
+
+# --- retention --------------------------------------------------------------------------------------------
+
+
+def purge(*, settings: Settings, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete finished jobs older than `retention_days` with their outputs and uploads, then files that
+    belong to no job (interrupted uploads, outputs of deleted jobs, dead attempts' staging folders)."""
+    engine = get_engine(settings.sqlalchemy_url)
+    layout = Layout(settings.data_dir)
+    now = now or utcnow()
+    counts = {"jobs": 0, "orphans": 0}
+    if settings.retention_days > 0:
+        cutoff = now - dt.timedelta(days=settings.retention_days)
+        with session_scope(engine) as session:
+            expired = crud.expired_jobs(session, created_before=cutoff)
+        for job in expired:
+            layout.erase_job(job.id, job.source_path if job.source == JobSource.UPLOAD else None)
+            with session_scope(engine) as session:
+                crud.delete_job(session, job_id=job.id)
+            counts["jobs"] += 1
+    counts["orphans"] = _sweep_orphans(engine=engine, layout=layout, now=now)
+    if any(counts.values()):
+        log.info("retention: %s", counts)
+    return counts
+
+
+def _sweep_orphans(*, engine, layout: Layout, now: dt.datetime) -> int:
+    old = now.timestamp() - ORPHAN_AGE_S
+    candidates: dict[str, list[Path]] = {}
+    leases: dict[Path, str] = {}
+    for folder in (layout.uploads, layout.outputs):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = _STAGING.match(path.name)
+            job_id = match.group(1) if match else path.name if _JOB_ID.match(path.name) else None
+            if job_id is None or _mtime(path) > old:
+                continue
+            candidates.setdefault(job_id, []).append(path)
+            if match:
+                leases[path] = match.group(2)
+    removed = 0
+    with session_scope(engine) as session:
+        jobs = {
+            job.id: job for job in (crud.get_job(session, job_id=i) for i in candidates) if job is not None
+        }
+    for job_id, paths in candidates.items():
+        job = jobs.get(job_id)
+        for path in paths:
+            if job is None:
+                keep = False
+            elif path in leases:  # staging: only the live attempt's folder stays
+                keep = job.status == JobStatus.RUNNING and job.lease == leases[path]
+            else:
+                keep = True
+            if not keep:
+                remove_tree(path)
+                removed += 1
+    if layout.incoming.is_dir():
+        for path in layout.incoming.iterdir():
+            if _mtime(path) < now.timestamp() - 24 * 3600:
+                remove_tree(path)
+                removed += 1
+    return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+# --- archive runs -----------------------------------------------------------------------------------------
+
+
+def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
+    """Enqueue each new or changed recording under `archive_dir` once, for `archive_customer`.
+
+    A file version is keyed by (absolute path, size, mtime); files modified less than `archive_settle_s`
+    ago are left for a later scan (they may still be being copied). Unreadable files become failed jobs with
+    the reason, so the customer sees them and they are not probed again.
+    """
+    from classpulse.video.probe import InputError, probe
+
+    counts = {"seen": 0, "enqueued": 0, "invalid": 0, "settling": 0}
+    root = settings.archive_dir
+    if root is None:
+        return counts
+    if not root.is_dir():
+        log.warning("archive folder %s does not exist", root)
+        return counts
+    engine = get_engine(settings.sqlalchemy_url)
+    customer_id = _archive_customer_id(engine, settings.archive_customer)
+    paths = sorted({p for pattern in settings.archive_patterns for p in root.glob(pattern) if p.is_file()})
+    for path in paths:
+        counts["seen"] += 1
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if settings.archive_settle_s and time.time() - stat.st_mtime < settings.archive_settle_s:
+            counts["settling"] += 1
+            continue
+        key = crud.archive_key(path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        with session_scope(engine) as session:
+            if crud.archive_file_known(session, key=key):
+                continue
+        video, error = None, None
+        try:
+            video = probe(path).facts()
+        except InputError as exc:
+            error = str(exc)
+        relative = str(path.relative_to(root))
+        try:
+            with session_scope(engine) as session:
+                job = crud.create_job(
+                    session,
+                    job_id=uuid.uuid4().hex,
+                    customer_id=customer_id,
+                    source=JobSource.ARCHIVE,
+                    source_path=str(path),
+                    filename=relative[-255:],
+                    size_bytes=stat.st_size,
+                    options={},
+                    title=relative[-200:],
+                    video=video,
+                    status=JobStatus.FAILED if error else JobStatus.QUEUED,
+                    error=error,
+                )
+                crud.add_archive_file(
+                    session,
+                    key=key,
+                    path=str(path),
+                    size_bytes=stat.st_size,
+                    mtime_ns=stat.st_mtime_ns,
+                    job_id=job.id,
+                )
+        except IntegrityError:  # a concurrent scan recorded this version first
+            continue
+        if error:
+            counts["invalid"] += 1
+            log.info("archive: %s is not analysable: %s", relative, error)
+            continue
+        enqueue_job(engine=engine, queue=queue, job=job)
+        counts["enqueued"] += 1
+        log.info("archive: enqueued %s as job %s", relative, job.id)
+    return counts
+
+
+def _archive_customer_id(engine, name: str) -> int:
+    for _ in range(2):
+        try:
+            with session_scope(engine) as session:
+                return crud.get_or_create_customer(session, name=name).id
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not create the archive customer {name!r}")
+
+
+# --- Celery tasks (housekeeping queue) --------------------------------------------------------------------
+
+
+def _run_with_queue(fn) -> dict[str, int]:
+    settings = get_settings()
+    queue = JobQueue(settings, app)
+    try:
+        return fn(settings=settings, queue=queue)
+    finally:
+        queue.close()
+
+
+@app.task(name=REAP_TASK, acks_late=False, ignore_result=True)
+def reap_task() -> dict[str, int]:
+    return _run_with_queue(reap)
+
+
+@app.task(name=SCAN_TASK, acks_late=False, ignore_result=True)
+def scan_archive_task() -> dict[str, int]:
+    return _run_with_queue(scan_archive)
+
+
+@app.task(name=PURGE_TASK, acks_late=False, ignore_result=True)
+def purge_task() -> dict[str, int]:
+    return purge(settings=get_settings())
