@@ -125,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model", required=True)
     ev = evaluate.add_parser("emotion", help="accuracy of the shipped expression model on labelled crops")
-    ev.add_argument("data", type=Path, help="npz with x (N,H,W) uint8 and y (N,), or the shared FER2013 file")
+    ev.add_argument(
+        "data",
+        type=Path,
+        help="npz with x (N,H,W) uint8 and y (N,), the FER2013 file, or a folder of <label>/ photo folders",
+    )
     ev.add_argument(
         "--split", choices=["x", "val", "train"], default="x", help="which arrays: x/y, val_x/val_y, ..."
     )

@@ -8,6 +8,7 @@ tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import resource
 import time
@@ -61,26 +62,21 @@ class AnalysisOptions:
             raise ValueError("max_side must be at least 64 pixels")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Models:
     detector: FaceDetector
     classifier: EmotionClassifier
 
 
-_models: _Models | None = None
-
-
+@functools.cache
 def _load_models() -> _Models:
     """Load MTCNN and the emotion model once per process (a worker analyses many videos).
 
     OpenCV's own thread pool is switched off: beside torch's OpenMP threads it oversubscribes the
     cores, and on 2 cores that made MTCNN about 5x slower (README, "Performance").
     """
-    global _models
-    if _models is None:
-        cv2.setNumThreads(1)
-        _models = _Models(detector=FaceDetector(), classifier=EmotionClassifier.load())
-    return _models
+    cv2.setNumThreads(1)
+    return _Models(detector=FaceDetector(), classifier=EmotionClassifier.load())
 
 
 def _every(interval_s: float, fps: float) -> int:

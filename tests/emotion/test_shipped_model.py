@@ -92,3 +92,16 @@ def test_evaluate_command_rejects_a_file_without_the_arrays(tmp_path: Path) -> N
     result = _cli("evaluate", "emotion", str(bad))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "no array" in result.stderr
+
+
+def test_evaluate_command_crops_labelled_photos_like_the_pipeline(tmp_path: Path, faces_dir: Path) -> None:
+    for label in ("happy", "surprise"):
+        (tmp_path / label).mkdir()
+        for photo in sorted((faces_dir / label).glob("*.jpg"))[:3]:
+            shutil.copy(photo, tmp_path / label / photo.name)
+    result = _cli("evaluate", "emotion", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 6, "MTCNN finds one face on each portrait"
+    confusion = np.array(report["confusion"])
+    assert confusion[EMOTION_LABELS.index("happy")].sum() == 3
