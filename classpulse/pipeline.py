@@ -155,14 +155,13 @@ class _StreamingAnalysis:
             if record is None:
                 continue
             if self.options.pulse:
-                valid = np.array(record.face_px) >= self.options.pulse_min_face_px
                 record.pulse = heart_rate_series(
-                    np.array(record.rgb, dtype=np.float64),
-                    np.array(record.frame_times),
+                    record.rgb,
+                    record.frame_times,
                     method=self.options.pulse_method,
-                    valid=valid,
+                    valid=record.face_px >= self.options.pulse_min_face_px,
                 )
-            record.rgb = []
+            record.drop_trace()
             self.done.append(record)
 
 

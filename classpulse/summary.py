@@ -45,18 +45,12 @@ class _Face:
     """One person's merged tracklets, sorted in time, with lookups by timeline second."""
 
     def __init__(self, face_id: int, records: list[TrackRecord], fps: float):
-        records = sorted(records, key=lambda r: r.frame_times[0])
+        records = sorted(records, key=lambda r: r.span().first_s)
         self.face_id = face_id
         self.frame_times = np.concatenate([r.frame_times for r in records])
-        self.boxes = np.concatenate([np.array(r.boxes) for r in records])
-        self.emotion_times = np.concatenate([np.asarray(r.emotion_times, dtype=float) for r in records])
-        raw = [np.array(r.emotion_probs).reshape(-1, len(EMOTION_LABELS)) for r in records]
-        self.probs = np.concatenate(
-            [
-                smooth_probabilities(np.asarray(r.emotion_times, float), p)
-                for r, p in zip(records, raw, strict=True)
-            ]
-        )
+        self.boxes = np.concatenate([r.boxes for r in records])
+        self.emotion_times = np.concatenate([r.emotion_times for r in records])
+        self.probs = np.concatenate([smooth_probabilities(r.emotion_times, r.emotion_probs) for r in records])
         self.pulse = [w for r in records for w in r.pulse]
         self.half_frame = 0.5 / fps
         self.fps = fps
