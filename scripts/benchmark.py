@@ -4,6 +4,7 @@ Each clip runs in its own process with the default options, so the peak RSS the 
 that clip's alone (models included). Prints a Markdown table and writes the raw numbers as JSON.
 
     .venv/bin/python scripts/benchmark.py [--videos ../shared/data/videos] [--json out/benchmark.json]
+    .venv/bin/python scripts/benchmark.py --long 1 10   # memory vs length: a real clip looped to 1 and 10 min
 """
 
 from __future__ import annotations
@@ -50,15 +51,51 @@ def run_one(video: Path, extra: list[str]) -> dict:
     }
 
 
+def looped(clip: Path, minutes: float, folder: Path) -> Path:
+    """`clip` repeated (stream copy, no re-encode) until it lasts `minutes`."""
+    out = folder / f"{clip.stem}_looped_{minutes:g}min{clip.suffix}"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(clip),
+            "-t",
+            str(minutes * 60),
+            "-c",
+            "copy",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--videos", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/videos"
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--long",
+        type=float,
+        nargs="+",
+        metavar="MIN",
+        help="instead: the 4-person classroom clip looped to these lengths (minutes)",
+    )
     parser.add_argument("extra", nargs="*", help="extra options for classpulse analyze (after --)")
     args = parser.parse_args()
-    videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    scratch = tempfile.TemporaryDirectory()
+    if args.long:
+        clip = args.videos / "classroom_4people_270p_3s.mp4"
+        videos = [looped(clip, minutes, Path(scratch.name)) for minutes in args.long]
+    else:
+        videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     rows = []
     print("| clip | duration s | resolution | faces | wall s | realtime x | peak RSS MB | mean bpm |")
     print("|---|---|---|---|---|---|---|---|")
@@ -74,6 +111,7 @@ def main() -> int:
             f"| {row['mean_bpm'] or '-'} |",
             flush=True,
         )
+    scratch.cleanup()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

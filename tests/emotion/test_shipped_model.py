@@ -14,11 +14,10 @@ import pytest
 from classpulse.emotion.classifier import SHIPPED_DIR, EmotionClassifier, ModelIntegrityError
 from classpulse.emotion.model import EMOTION_LABELS
 
-# PublicTest accuracy (flip TTA) of the first 1,000 validation images, measured on the shipped model
-# with `classpulse evaluate emotion`; the floor sits a few points under it to catch a broken pipeline,
-# not to re-measure the model.
+# The shipped model (classpulse-fer 0.1.0) scores 0.680 (flip TTA) on the first 1,000 PublicTest images;
+# the floor sits 3 points under it to catch a broken preprocessing or loading path, not to re-measure it.
 VAL_SLICE = slice(0, 1000)
-ACCURACY_FLOOR = 0.60
+ACCURACY_FLOOR = 0.65
 
 
 @pytest.fixture(scope="module")
