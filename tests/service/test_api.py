@@ -189,8 +189,6 @@ def test_health_and_docs(stack: Stack) -> None:
 
 
 def test_delete_cancels_a_running_job(stack: Stack, keys: dict[str, str], clip: Path) -> None:
-    if "sqlite" not in stack.env["CLASSPULSE_DATABASE_URL"]:
-        pytest.skip("back-end independent; run once, on SQLite")
     with stack.client(keys["alice"]) as alice:
         with clip.open("rb") as fh:
             job_id = alice.post("/v1/jobs", files={"file": (clip.name, fh)}).json()["id"]
@@ -204,8 +202,6 @@ def test_delete_cancels_a_running_job(stack: Stack, keys: dict[str, str], clip: 
 
 
 def test_image_endpoint(stack: Stack, keys: dict[str, str], faces_dir: Path) -> None:
-    if "sqlite" not in stack.env["CLASSPULSE_DATABASE_URL"]:
-        pytest.skip("back-end independent; run once, on SQLite")
     photo = sorted((faces_dir / "happy").glob("*.jpg"))[0]
     with stack.client(keys["alice"]) as alice:
         response = alice.post(
