@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,10 +189,33 @@ def test_health_and_docs(stack: Stack) -> None:
     assert httpx.get(f"{stack.base_url}/docs").status_code == 200
 
 
-def test_delete_cancels_a_running_job(stack: Stack, keys: dict[str, str], clip: Path) -> None:
+def test_delete_cancels_a_running_job(
+    stack: Stack, keys: dict[str, str], videos_dir: Path, tmp_path: Path
+) -> None:
+    # A job that is surely still running when the delete arrives: the 3 s classroom clip looped to 9 s
+    # (stream copy, under the test stack's 0.5 MB limit) with a detection every 0.2 s.
+    clip = tmp_path / "classroom_9s.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(videos_dir / "classroom_4people_270p_3s.mp4"),
+            "-t",
+            "9",
+            "-c",
+            "copy",
+            str(clip),
+        ],
+        check=True,
+    )
     with stack.client(keys["alice"]) as alice:
         with clip.open("rb") as fh:
-            job_id = alice.post("/v1/jobs", files={"file": (clip.name, fh)}).json()["id"]
+            response = alice.post("/v1/jobs", files={"file": (clip.name, fh)}, data={"detect_every_s": "0.2"})
+            job_id = response.json()["id"]
         stack.wait_job(alice, job_id, statuses=("running",), timeout=60, where=lambda j: j["progress"] > 5)
         assert alice.delete(f"/v1/jobs/{job_id}").status_code == 204
         assert alice.get(f"/v1/jobs/{job_id}").status_code == 404
