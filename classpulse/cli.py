@@ -20,7 +20,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from classpulse.video.probe import InputError, probe
 
     try:
-        probe(args.video)  # fail fast, before torch and the models are loaded
+        info = probe(args.video)  # fail fast, before torch and the models are loaded
     except InputError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -42,7 +42,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     bar = None if args.quiet else ProgressBar()
     try:
-        summary = analyze_to_dir(args.video, out_dir, options, on_progress=bar)
+        summary = analyze_to_dir(info, out_dir, options, on_progress=bar)
     except InputError as exc:
         if created and out_dir.exists() and not any(out_dir.iterdir()):
             out_dir.rmdir()

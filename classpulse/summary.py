@@ -45,7 +45,7 @@ class _Face:
     """One person's merged tracklets, sorted in time, with lookups by timeline second."""
 
     def __init__(self, face_id: int, records: list[TrackRecord], fps: float):
-        records = sorted(records, key=lambda r: r.span().first_s)
+        records = sorted(records, key=lambda r: r.first_s)
         self.face_id = face_id
         self.frame_times = np.concatenate([r.frame_times for r in records])
         self.boxes = np.concatenate([r.boxes for r in records])
@@ -69,8 +69,7 @@ class _Face:
 
 
 def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
-    labels = face.probs.argmax(1) if len(face.probs) else np.zeros(0, int)
-    conf = face.probs.max(1) if len(face.probs) else np.zeros(0)
+    labels, conf = face.probs.argmax(1), face.probs.max(1)
     counts = np.bincount(labels, minlength=len(EMOTION_LABELS)) / max(len(labels), 1)
     flags = stress_flags(face.pulse) if face.pulse else []
     accepted = [w.bpm for w in face.pulse if w.bpm is not None]
@@ -102,9 +101,8 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
         "dominant_emotion": EMOTION_LABELS[int(counts.argmax())] if len(labels) else None,
         "emotion_share": {label: round(float(c), 4) for label, c in zip(EMOTION_LABELS, counts, strict=True)},
         "confidence": {
-            "min": _round(conf.min()) if len(conf) else None,
-            "mean": _round(conf.mean()) if len(conf) else None,
-            "median": _round(np.median(conf)) if len(conf) else None,
+            name: _round(stat(conf)) if len(conf) else None
+            for name, stat in (("min", np.min), ("mean", np.mean), ("median", np.median))
         },
         "emotions": emotions,
         "pulse": {

@@ -75,6 +75,10 @@ class TrackRecord:
         """(m, 7) class probabilities."""
         return np.array(self._emotion_probs, dtype=np.float32).reshape(-1, len(EMOTION_LABELS))
 
+    @property
+    def first_s(self) -> float:
+        return self._times[0]
+
     def span(self) -> TrackletSpan:
         boxes = self.boxes
-        return TrackletSpan(self.track_id, self._times[0], self._times[-1], boxes[0], boxes[-1])
+        return TrackletSpan(self.track_id, self.first_s, self._times[-1], boxes[0], boxes[-1])

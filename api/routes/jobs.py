@@ -89,9 +89,8 @@ async def create_job(
         assert form.path is not None
         try:
             info = await run_in_threadpool(probe, form.path)
-        except InputError as exc:  # the reason may quote our path: show the customer only their file name
-            reason = str(exc).replace(str(form.path), form.path.name)
-            raise HTTPException(status_code=422, detail=reason) from None
+        except InputError as exc:  # probe's reasons name the file, never our storage path
+            raise HTTPException(status_code=422, detail=str(exc)) from None
         video = info.facts()
         job = await run_in_threadpool(
             _accept,
