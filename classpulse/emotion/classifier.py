@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from classpulse.emotion.model import EMOTION_LABELS, EmotionNet, preprocess
+from classpulse.emotion.model import EMOTION_LABELS, EmotionNet, for_inference, preprocess
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
 
@@ -29,12 +30,12 @@ def sha256_of(path: Path) -> str:
 
 
 @torch.inference_mode()
-def predict_proba(net: EmotionNet, crops: np.ndarray, batch_size: int = 32, tta: bool = True) -> np.ndarray:
+def predict_proba(net: nn.Module, crops: np.ndarray, batch_size: int = 32, tta: bool = True) -> np.ndarray:
     """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32; `tta` averages with the mirror image."""
     net.eval()
     out = np.empty((len(crops), len(EMOTION_LABELS)), dtype=np.float32)
     for start in range(0, len(crops), batch_size):
-        x = preprocess(crops[start : start + batch_size])
+        x = preprocess(crops[start : start + batch_size]).contiguous(memory_format=torch.channels_last)
         if tta:
             probs = torch.softmax(net(torch.cat([x, x.flip(3)])), dim=1)
             probs = (probs[: len(x)] + probs[len(x) :]) / 2
@@ -46,9 +47,9 @@ def predict_proba(net: EmotionNet, crops: np.ndarray, batch_size: int = 32, tta:
 
 @dataclass(frozen=True)
 class EmotionClassifier:
-    """The network plus its manifest (name, version, sha256, measured accuracy)."""
+    """The inference network (see `for_inference`) plus its manifest (name, version, sha256, accuracy)."""
 
-    net: EmotionNet
+    net: nn.Module
     manifest: dict[str, Any]
 
     @classmethod
@@ -66,8 +67,7 @@ class EmotionClassifier:
         net = EmotionNet(widths=tuple(manifest["widths"]))
         state = torch.load(weights, map_location="cpu", weights_only=True)
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        net.eval()
-        return cls(net=net, manifest=manifest)
+        return cls(net=for_inference(net), manifest=manifest)
 
     @property
     def version(self) -> str:

@@ -6,9 +6,12 @@ order, the input size and the pixel normalisation.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from classpulse.emotion.labels import EMOTION_LABELS
 
@@ -64,3 +67,16 @@ class EmotionNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def for_inference(net: EmotionNet) -> nn.Module:
+    """An eval-mode copy with each BatchNorm folded into its convolution, in channels-last layout.
+
+    Same function, about half the CPU time: folding removes a pass over every feature map, and
+    oneDNN's convolutions are fastest on channels-last tensors. Training keeps the unfolded net.
+    """
+    net = copy.deepcopy(net).eval()
+    for block in net.features:
+        if isinstance(block, nn.Sequential):
+            block[0], block[1] = fuse_conv_bn_eval(block[0], block[1]), nn.Identity()
+    return net.to(memory_format=torch.channels_last)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from classpulse.emotion.augment import augment
 from classpulse.emotion.classifier import predict_proba, sha256_of
 from classpulse.emotion.metrics import classification_report
-from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, preprocess
+from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, for_inference, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    net = EmotionNet(widths=cfg.widths)
+    net = EmotionNet(widths=cfg.widths).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(
         net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
     )
@@ -105,7 +105,7 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = _lr_at(epoch + b / n_batches, cfg.epochs, cfg.warmup_epochs, cfg.lr)
             sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            x = augment(preprocess(train_x[sel].numpy()), gen)
+            x = augment(preprocess(train_x[sel].numpy()), gen).contiguous(memory_format=torch.channels_last)
             y = train_y[sel]
             logits = net(x)
             loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
@@ -173,7 +173,9 @@ def export_model(
     torch.save(half, tmp)
     net = EmotionNet(widths=tuple(cfg["widths"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
-    val = classification_report(data["val_y"], predict_proba(net, data["val_x"], batch_size=256).argmax(1))
+    val = classification_report(
+        data["val_y"], predict_proba(for_inference(net), data["val_x"], batch_size=32).argmax(1)
+    )
     manifest = {
         "name": name,
         "version": version,

@@ -1,0 +1,61 @@
+"""Training mechanics on a tiny network and data set: log, checkpoint, resume, export, folded inference."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from classpulse.emotion.classifier import EmotionClassifier, predict_proba
+from classpulse.emotion.model import EmotionNet, for_inference
+from classpulse.emotion.train import TrainConfig, export_model, train
+
+TINY = TrainConfig(epochs=1, batch_size=32, widths=(4, 8, 8, 16), threads=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_data() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {
+        "train_x": rng.integers(0, 256, (96, 48, 48), dtype=np.uint8),
+        "train_y": np.arange(96) % 7,
+        "val_x": rng.integers(0, 256, (40, 48, 48), dtype=np.uint8),
+        "val_y": np.arange(40) % 7,
+    }
+
+
+def _log(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_a_run_resumes_from_its_checkpoint_and_exports_a_loadable_model(tmp_path: Path, tiny_data) -> None:
+    run = tmp_path / "run"
+    train(tiny_data, run, TINY)
+    assert [r["epoch"] for r in _log(run)] == [1]
+    assert (run / "checkpoint.pt").is_file() and (run / "best.pt").is_file()
+
+    train(tiny_data, run, replace(TINY, epochs=3))
+    assert [r["epoch"] for r in _log(run)] == [1, 2, 3], "resumed at epoch 2, not restarted"
+
+    manifest = export_model(run / "best.pt", tiny_data, tmp_path / "model", version="9.9.9")
+    loaded = EmotionClassifier.load(tmp_path / "model")
+    assert loaded.version == "classpulse-fer-9.9.9" and manifest["widths"] == [4, 8, 8, 16]
+    predicted = loaded.predict_proba(tiny_data["val_x"]).argmax(1)
+    assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])
+
+
+def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None:
+    torch.manual_seed(0)
+    net = EmotionNet(widths=(8, 16, 16, 32))
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+    folded = for_inference(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    crops = tiny_data["val_x"]
+    assert np.allclose(predict_proba(net, crops), predict_proba(folded, crops), atol=1e-5)
