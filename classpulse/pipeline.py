@@ -29,7 +29,7 @@ from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
-from classpulse.summary import build_summary
+from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
 from classpulse.video.probe import InputError, VideoInfo, probe
@@ -193,6 +193,7 @@ def _models_info(models: _Models, options: AnalysisOptions, tracker: FaceTracker
             "stress_rise_bpm": RISE_BPM,
             "stress_rise_fraction": RISE_FRACTION,
             "baseline_s": BASELINE_S,
+            "min_accepted_windows": MIN_ACCEPTED_WINDOWS,
         },
     }
 

@@ -25,6 +25,10 @@ MOMENT_MIN_SHARE = 0.4
 MOMENT_MIN_SEPARATION_S = 10
 MAX_MOMENTS = 6
 MOMENT_SMOOTHING_S = 3
+# A face's mean heart rate, baseline and rise flags are reported only from at least this many accepted
+# 10 s windows (1 s apart, so >= 14 s of video): one window that clears the quality gate can still be a
+# wrong peak, as on compressed webcam video; several agreeing windows rarely are.
+MIN_ACCEPTED_WINDOWS = 5
 
 
 def smooth_probabilities(times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S) -> np.ndarray:
@@ -71,8 +75,9 @@ class _Face:
 def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
     labels, conf = face.probs.argmax(1), face.probs.max(1)
     counts = np.bincount(labels, minlength=len(EMOTION_LABELS)) / max(len(labels), 1)
-    flags = stress_flags(face.pulse) if face.pulse else []
     accepted = [w.bpm for w in face.pulse if w.bpm is not None]
+    enough = len(accepted) >= MIN_ACCEPTED_WINDOWS
+    flags = stress_flags(face.pulse) if enough else [None] * len(face.pulse)
     pulse_by_t = {round(w.t): w for w in face.pulse}
     emotions, rows = [], []
     for t in seconds:
@@ -106,8 +111,9 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
         },
         "emotions": emotions,
         "pulse": {
-            "mean_bpm": _round(float(np.mean(accepted)), 1) if accepted else None,
-            "baseline_bpm": _round(baseline_bpm(face.pulse), 1) if face.pulse else None,
+            "mean_bpm": _round(float(np.mean(accepted)), 1) if enough else None,
+            "baseline_bpm": _round(baseline_bpm(face.pulse), 1) if enough else None,
+            "accepted_windows": len(accepted),
             "series": [
                 [_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f]
                 for w, f in zip(face.pulse, flags, strict=True)

@@ -96,6 +96,7 @@ def _pulse_context(pulse: Mapping, duration: float | None) -> dict:
         "mean_bpm": mean_bpm,
         "baseline_bpm": baseline,
         "reliable": mean_bpm is not None,
+        "accepted_windows": pulse.get("accepted_windows"),
         "method": pulse.get("method"),
         "covered_s": len(series) * step,
         "unreliable_s": len(unreliable) * step,

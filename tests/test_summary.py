@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
-from classpulse.summary import MOMENT_MIN_SEPARATION_S, _audience, smooth_probabilities
+from classpulse.pulse.heart_rate import HeartRateWindow
+from classpulse.summary import (
+    MIN_ACCEPTED_WINDOWS,
+    MOMENT_MIN_SEPARATION_S,
+    _audience,
+    _Face,
+    _face_summary,
+    smooth_probabilities,
+)
+from classpulse.track_record import TrackRecord
 
 
 def test_smoothing_averages_neighbours_within_the_window() -> None:
@@ -50,3 +59,31 @@ def test_moments_are_peaks_of_negative_share_and_surprise_far_enough_apart() -> 
 def test_no_faces_gives_no_moments_and_zero_shares() -> None:
     audience = _audience(_timeline([[]] * 5))
     assert audience["moments"] == [] and sum(audience["overall_share"].values()) == 0
+
+
+def _face_with_pulse(bpms: list[float | None]) -> _Face:
+    record = TrackRecord(track_id=1)
+    for t in range(len(bpms) + 10):
+        record.add_frame(float(t), np.array([0, 0, 100, 100.0]), np.array([120, 90, 80.0]), 100.0)
+        record.add_emotion(float(t), np.eye(7)[6])
+    record.pulse = [
+        HeartRateWindow(5.0 + i, bpm, 3.0 if bpm else 0.2, None if bpm else "low signal quality")
+        for i, bpm in enumerate(bpms)
+    ]
+    return _Face(1, [record], fps=1.0)
+
+
+def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
+    few = [None] * 10 + [57.0] * (MIN_ACCEPTED_WINDOWS - 1)
+    summary, _ = _face_summary(_face_with_pulse(few), list(range(20)))
+    pulse = summary["pulse"]
+    assert pulse["mean_bpm"] is None and pulse["baseline_bpm"] is None
+    assert pulse["accepted_windows"] == MIN_ACCEPTED_WINDOWS - 1
+    assert all(row[4] is None for row in pulse["series"]), "no rise flags without a baseline"
+
+    enough = [None] * 10 + [60.0, 62.0, 64.0, 60.0, 62.0, 90.0]
+    assert len(enough) - 10 >= MIN_ACCEPTED_WINDOWS
+    summary, _ = _face_summary(_face_with_pulse(enough), list(range(20)))
+    accepted = [b for b in enough if b is not None]
+    assert summary["pulse"]["mean_bpm"] == pytest.approx(np.mean(accepted), abs=0.05)
+    assert summary["pulse"]["baseline_bpm"] == pytest.approx(np.median(accepted))

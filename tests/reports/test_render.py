@@ -112,6 +112,15 @@ def test_stress_rule_is_stated_when_the_summary_carries_it(make_report):
     assert "by more than 15 bpm and more than 15%" in html and "first 60 s of reliable estimates" in html
 
 
+def test_a_face_with_too_few_accepted_windows_says_so(make_report):
+    summary, timeline = make_report()
+    summary["models"]["pulse"]["min_accepted_windows"] = 5
+    summary["faces"][0]["pulse"].update(mean_bpm=None, baseline_bpm=None, accepted_windows=3)
+    html = render_html(summary, timeline)
+    assert "not reliable (only 3 of its windows passed the quality check)" in html
+    assert "only when at least 5 windows passed that check" in html
+
+
 def test_html_has_one_audience_chart_and_three_charts_per_face(standard):
     html = standard["html"]
     assert html.count('data-chart="audience-mix"') == 1
