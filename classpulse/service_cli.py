@@ -1,4 +1,4 @@
-"""Service subcommands of `classpulse`: serve, worker, beat, keys create.
+"""Service subcommands of `classpulse`: serve, worker, beat, keys create/list/revoke.
 
 `classpulse.cli` calls `register(subparsers)`; every handler takes the parsed Namespace and returns an exit
 code. FastAPI, uvicorn and Celery are imported inside the handlers, so `classpulse analyze` stays light.
@@ -8,8 +8,11 @@ Also runnable alone: `python -m classpulse.service_cli worker`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def _settings():
@@ -101,28 +104,59 @@ def _beat(args: argparse.Namespace) -> int:
     )
 
 
-def _keys_create(args: argparse.Namespace) -> int:
-    from storage import crud
+def _key_store(action: Callable[[Any], Any]) -> tuple[int, Any]:
+    """Run `action(session)` in one transaction on the configured job store; exit 2 on bad settings."""
     from storage.db import get_engine, init_db, session_scope
 
     settings = _settings()
     if settings is None:
-        return 2
+        return 2, None
     engine = get_engine(settings.sqlalchemy_url)
     init_db(engine)
     try:
         with session_scope(engine) as session:
-            customer = crud.get_or_create_customer(session, name=args.customer)
-            key = crud.create_api_key(session, customer=customer)
+            return 0, action(session)
     except ValueError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
-        return 2
+        return 2, None
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from storage import crud
+
+    code, key = _key_store(
+        lambda s: crud.create_api_key(s, customer=crud.get_or_create_customer(s, name=args.customer))
+    )
+    if code:
+        return code
     print(key)
     print(
         f"API key for customer {args.customer!r}: shown once, stored only as a hash. "
         f"Use it as 'Authorization: Bearer <key>'.",
         file=sys.stderr,
     )
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from storage import crud
+
+    code, keys = _key_store(lambda s: crud.list_api_keys(s, customer=args.customer))
+    for key in keys or ():
+        print(json.dumps(key))
+    return code
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from storage import crud
+
+    code, revoked = _key_store(lambda s: crud.revoke_api_key(s, prefix=args.prefix))
+    if code:
+        return code
+    if not revoked:
+        print(f"classpulse: no live API key with prefix {args.prefix!r}", file=sys.stderr)
+        return 1
+    print(f"revoked API key {args.prefix}; requests with it now get 401", file=sys.stderr)
     return 0
 
 
@@ -154,3 +188,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = keys.add_parser("create", help="create an API key for a customer and print it once")
     create.add_argument("--customer", required=True, help="customer name (created if new)")
     create.set_defaults(handler=_keys_create)
+    listing = keys.add_parser("list", help="list keys (prefix, customer, created, revoked) as JSON lines")
+    listing.add_argument("--customer", help="only this customer's keys")
+    listing.set_defaults(handler=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by its prefix (the part after 'cp_')")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(handler=_keys_revoke)

@@ -68,6 +68,31 @@ def customer_for_api_key(session: Session, *, key: str) -> Customer | None:
     return session.get(Customer, row.customer_id)
 
 
+def list_api_keys(session: Session, *, customer: str | None = None) -> list[dict]:
+    """Every key's public facts (prefix, customer, created, revoked), oldest first; never a secret."""
+    query = select(ApiKey, Customer.name).join(Customer, Customer.id == ApiKey.customer_id)
+    if customer is not None:
+        query = query.where(Customer.name == customer)
+    return [
+        {
+            "prefix": key.prefix,
+            "customer": name,
+            "created_at": key.created_at.isoformat(),
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        }
+        for key, name in session.execute(query.order_by(ApiKey.created_at, ApiKey.id))
+    ]
+
+
+def revoke_api_key(session: Session, *, prefix: str) -> bool:
+    """Revoke the key with this prefix from now on; False if there is no such live key."""
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
 # --- jobs: creation, reading, erasure ---------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Settings validation, Celery configuration derived from it, and the `keys create` command."""
+"""Settings validation, Celery configuration derived from it, and the `keys` commands."""
 
 from __future__ import annotations
 
@@ -79,16 +79,20 @@ def test_published_message_carries_scaled_time_limits(tmp_path: Path, redis_url:
     queue.close()
 
 
-def test_keys_create_prints_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:
-    env = {"CLASSPULSE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    run = subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "keys", "create", "--customer", "acme"],
+def _keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {"CLASSPULSE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "classpulse.cli", "keys", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_keys_create_prints_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:
+    run = _keys(tmp_path, "create", "--customer", "acme")
     assert run.returncode == 0, run.stderr
     key = run.stdout.strip()
     assert key.startswith("cp_") and len(key) > 40 and "shown once" in run.stderr
@@ -100,4 +104,26 @@ def test_keys_create_prints_the_key_once_and_stores_a_hash(tmp_path: Path) -> No
     with session_scope(get_engine(f"sqlite:///{tmp_path / 'classpulse.db'}")) as session:
         assert crud.customer_for_api_key(session, key=key).name == "acme"
         assert crud.customer_for_api_key(session, key=key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    dispose_engines()
+
+
+def test_keys_list_shows_no_secret_and_revoke_locks_the_key_out(tmp_path: Path) -> None:
+    keys = [_keys(tmp_path, "create", "--customer", c).stdout.strip() for c in ("acme", "globex")]
+    listed = [json.loads(line) for line in _keys(tmp_path, "list").stdout.splitlines()]
+    assert [k["customer"] for k in listed] == ["acme", "globex"]
+    assert all(k["revoked_at"] is None and k["prefix"] in keys[i] for i, k in enumerate(listed))
+    only_acme = _keys(tmp_path, "list", "--customer", "acme").stdout
+    assert keys[0].split("_")[2] not in only_acme and "globex" not in only_acme
+
+    assert _keys(tmp_path, "revoke", listed[0]["prefix"]).returncode == 0
+    again = _keys(tmp_path, "revoke", listed[0]["prefix"])
+    assert again.returncode == 1 and "no live API key" in again.stderr
+
+    from storage import crud
+    from storage.db import dispose_engines, get_engine, session_scope
+
+    with session_scope(get_engine(f"sqlite:///{tmp_path / 'classpulse.db'}")) as session:
+        assert crud.customer_for_api_key(session, key=keys[0]) is None
+        assert crud.customer_for_api_key(session, key=keys[1]).name == "globex"
+        assert crud.list_api_keys(session, customer="acme")[0]["revoked_at"] is not None
     dispose_engines()
