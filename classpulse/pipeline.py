@@ -23,7 +23,7 @@ from classpulse import __version__
 from classpulse.emotion.classifier import EmotionClassifier
 from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
-from classpulse.faces.detector import FaceDetector
+from classpulse.faces.detector import FaceDetector, min_face_px_for
 from classpulse.faces.merge import merge_tracklets
 from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
@@ -165,7 +165,9 @@ class _StreamingAnalysis:
             self.done.append(record)
 
 
-def _models_info(models: _Models, options: AnalysisOptions, tracker: FaceTracker) -> dict:
+def _models_info(
+    models: _Models, options: AnalysisOptions, tracker: FaceTracker, frame_short_side: int
+) -> dict:
     """Names, versions and settings of every model and rule, as the report's methodology states them."""
     manifest = models.classifier.manifest
     return {
@@ -178,6 +180,7 @@ def _models_info(models: _Models, options: AnalysisOptions, tracker: FaceTracker
             "name": models.detector.name,
             "version": models.detector.version,
             "min_confidence": models.detector.min_confidence,
+            "min_face_px": min_face_px_for(frame_short_side),
         },
         "tracker": {
             "method": "MTCNN detections, Lucas-Kanade optical flow between them, Hungarian association",
@@ -204,7 +207,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     models = _load_models()
     fps = analysis_rate(info)
-    width, _ = analysis_size(info, options.max_side)
+    width, height = analysis_size(info, options.max_side)
     state = _StreamingAnalysis(info, options, models, fps, width)
     for frame in iter_frames(info, fps=fps, max_side=options.max_side):
         state.process(frame)
@@ -237,7 +240,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         records,
         face_of,
         processing=processing,
-        models=_models_info(models, options, state.tracker),
+        models=_models_info(models, options, state.tracker, min(width, height)),
     )
 
 

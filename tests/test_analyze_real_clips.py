@@ -1,4 +1,4 @@
-"""`classpulse analyze` on real recordings from ../shared: faces that appear late or leave early.
+"""`classpulse analyze` on real recordings from ../shared: faces that appear late or leave early, small faces.
 
 The two HEVC .mov clips have a variable frame rate; times must follow the container's timestamps.
 Face presence per the clips' README: one face until about 2.7 s, or from about 3.6 s on (looking at the
@@ -50,3 +50,11 @@ def test_group_clip_finds_each_person_once(videos_dir: Path, tmp_path: Path) -> 
     assert len(summary["faces"]) == 3
     timeline = json.loads((tmp_path / "timeline.json").read_text())
     assert [len(faces) for _, faces in timeline] == [3] * len(timeline)
+
+
+def test_classroom_clip_finds_the_small_back_row_face_too(videos_dir: Path, tmp_path: Path) -> None:
+    summary = _analyze(videos_dir / "classroom_4people_270p_3s.mp4", tmp_path)
+    assert len(summary["faces"]) == 4, "four seated people, the smallest face about 11 px tall"
+    assert summary["models"]["face_detector"]["min_face_px"] == 12
+    timeline = json.loads((tmp_path / "timeline.json").read_text())
+    assert [len(faces) for t, faces in timeline if t < 3] == [4, 4, 4], "the last frame is at 2.93 s"
