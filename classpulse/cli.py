@@ -67,7 +67,16 @@ def _train_emotion(args: argparse.Namespace) -> int:
     from classpulse.progress import ProgressBar
 
     data = load_fer2013(args.data)
-    cfg = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads or TrainConfig().threads)
+    defaults = TrainConfig()
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        widths=tuple(args.widths),
+        init_from=str(args.init_from) if args.init_from else None,
+        bf16=defaults.bf16 and not args.fp32,
+        seed=args.seed,
+        threads=args.threads or defaults.threads,
+    )
     bar = ProgressBar()
     best = train(data, args.out, cfg, on_progress=lambda e, n, f: bar(f"epoch {e + 1}/{n}", f))
     bar.close()
@@ -117,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="run folder (resumes if it has a checkpoint)"
     )
     emotion.add_argument("--epochs", type=int, default=40)
+    emotion.add_argument("--lr", type=float, default=0.05, help="peak learning rate of the cosine schedule")
+    emotion.add_argument(
+        "--widths", type=int, nargs=4, default=[32, 64, 128, 256], help="channels of the four stages"
+    )
+    emotion.add_argument("--init-from", type=Path, help="start from the weights of this best.pt")
+    emotion.add_argument("--fp32", action="store_true", help="no bfloat16 autocast even where the CPU has it")
     emotion.add_argument("--seed", type=int, default=0)
     emotion.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     emotion.add_argument("--export-to", type=Path, help="write the best epoch as a shippable model here")

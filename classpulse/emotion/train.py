@@ -1,7 +1,10 @@
 """Train the expression network on FER2013 Training, select on PublicTest, export a shippable model.
 
-Resumable: every epoch writes `checkpoint.pt` (model, optimiser, scheduler, RNG) and appends one
+Resumable: every epoch writes `checkpoint.pt` (model, weight average, optimiser, RNG) and appends one
 JSON line to `log.jsonl`; the best epoch by PublicTest accuracy (flip TTA) is kept as `best.pt`.
+What is evaluated and kept is an exponential moving average of the weights, which is steadier and
+usually a little more accurate than the last step's weights. Where the CPU has native bfloat16
+(AVX512-BF16/AMX), the forward and backward passes run under bf16 autocast, about 3x faster.
 `export_model` turns a checkpoint into the fp16 weights + manifest that `EmotionClassifier` loads.
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 
 from classpulse.emotion.augment import augment
 from classpulse.emotion.classifier import predict_proba, sha256_of
@@ -41,6 +45,9 @@ class TrainConfig:
     warmup_epochs: int = 2
     disgust_repeat: int = 3
     widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    ema_decay: float = 0.999
+    bf16: bool = field(default_factory=lambda: torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    init_from: str | None = None
     seed: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -57,6 +64,19 @@ def _lr_at(step: float, total: float, warmup: float, peak: float) -> float:
         return peak * (step + 1e-3) / warmup
     progress = (step - warmup) / max(total - warmup, 1e-9)
     return 0.5 * peak * (1 + np.cos(np.pi * min(progress, 1.0)))
+
+
+def _ema_step(decay: float) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """An exponential moving average whose decay ramps up from 0.1 over the first steps.
+
+    With a fixed 0.999 the average would still be mostly random initial weights after two epochs.
+    """
+
+    def step(average: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1 + float(n_averaged)) / (10 + float(n_averaged)))
+        return average * d + current * (1 - d)
+
+    return step
 
 
 def _epoch_order(train_y: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -77,6 +97,9 @@ def train(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     net = EmotionNet(widths=cfg.widths).to(memory_format=torch.channels_last)
+    if cfg.init_from:
+        net.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+    ema = AveragedModel(net, avg_fn=_ema_step(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(
         net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
     )
@@ -87,6 +110,8 @@ def train(
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         net.load_state_dict(ckpt["model"])
+        if "ema" in ckpt:  # runs from before the weight average start it afresh from the resumed weights
+            ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         rng.bit_generator.state = ckpt["numpy_rng"]
         gen.set_state(ckpt["torch_rng"])
@@ -107,18 +132,20 @@ def train(
             sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
             x = augment(preprocess(train_x[sel].numpy()), gen).contiguous(memory_format=torch.channels_last)
             y = train_y[sel]
-            logits = net(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                logits = net(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            ema.update_parameters(net)
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
             if on_progress:
                 on_progress(epoch, cfg.epochs, (b + 1) / n_batches)
         val = classification_report(
-            data["val_y"], predict_proba(net, data["val_x"], batch_size=256).argmax(1)
+            data["val_y"], predict_proba(ema.module, data["val_x"], batch_size=256).argmax(1)
         )
         record = {
             "epoch": epoch + 1,
@@ -136,12 +163,12 @@ def train(
         )
         if record["val_accuracy"] > best["val_accuracy"]:
             best = record
-            _atomic_save(
-                {"model": net.state_dict(), "config": asdict(cfg), "record": record}, out_dir / "best.pt"
-            )
+            best_state = {"model": ema.module.state_dict(), "config": asdict(cfg), "record": record}
+            _atomic_save(best_state, out_dir / "best.pt")
         _atomic_save(
             {
                 "model": net.state_dict(),
+                "ema": ema.state_dict(),
                 "optimizer": opt.state_dict(),
                 "numpy_rng": rng.bit_generator.state,
                 "torch_rng": gen.get_state(),

@@ -48,6 +48,19 @@ def test_a_run_resumes_from_its_checkpoint_and_exports_a_loadable_model(tmp_path
     assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])
 
 
+def test_a_warm_start_begins_from_the_given_weights(tmp_path: Path, tiny_data) -> None:
+    train(tiny_data, tmp_path / "first", TINY)
+    start = torch.load(tmp_path / "first" / "best.pt", weights_only=False)["model"]
+    tuned = train(
+        tiny_data, tmp_path / "tuned", replace(TINY, lr=0.0, init_from=str(tmp_path / "first" / "best.pt"))
+    )
+    after = torch.load(tmp_path / "tuned" / "best.pt", weights_only=False)["model"]
+    assert tuned["epoch"] == 1
+    assert all(
+        torch.allclose(start[k], after[k]) for k in start if "running" not in k and "num_batches" not in k
+    )
+
+
 def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None:
     torch.manual_seed(0)
     net = EmotionNet(widths=(8, 16, 16, 32))
