@@ -63,7 +63,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _train_emotion(args: argparse.Namespace) -> int:
-    from classpulse.emotion.train import TrainConfig, export_model, load_fer2013, train
+    from classpulse.emotion.classifier import EmotionClassifier
+    from classpulse.emotion.evaluate import evaluate_file
+    from classpulse.emotion.train import TrainConfig, export_model, load_fer2013, record_photo_check, train
     from classpulse.progress import ProgressBar
 
     data = load_fer2013(args.data)
@@ -84,6 +86,10 @@ def _train_emotion(args: argparse.Namespace) -> int:
     if args.export_to:
         manifest = export_model(args.out / "best.pt", data, args.export_to, version=args.version)
         print(json.dumps(manifest["public_test"]))
+        if args.photos:
+            report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.export_to))
+            manifest = record_photo_check(args.export_to, report, source=args.photos.name)
+            print(json.dumps(manifest["photos"]))
     return 0
 
 
@@ -136,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     emotion.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     emotion.add_argument("--export-to", type=Path, help="write the best epoch as a shippable model here")
     emotion.add_argument("--version", default="0.1.0", help="version recorded in the exported manifest")
+    emotion.add_argument(
+        "--photos", type=Path, help="with --export-to: also measure on this <label>/ photo folder (manifest)"
+    )
     emotion.set_defaults(handler=_train_emotion)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model", required=True)

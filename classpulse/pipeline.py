@@ -175,6 +175,7 @@ def _models_info(
             **{k: manifest[k] for k in ("name", "version", "sha256", "architecture", "epochs_trained")},
             "public_test_accuracy": manifest["public_test"]["accuracy"],
             "macro_f1": manifest["public_test"]["macro_f1"],
+            "photos": manifest.get("photos"),
         },
         "face_detector": {
             "name": models.detector.name,

@@ -50,16 +50,17 @@ def load_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
-def load_photo_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_photo_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:
     """Photos in `folder/<label>/*` -> crops exactly as the pipeline cuts them (MTCNN landmarks, aligned).
 
-    The largest face of each photo is used; photos where MTCNN finds no face are left out.
+    The largest face of each photo is used; photos where MTCNN finds no face are left out and
+    counted (the third value), since a face the pipeline never sees is never labelled either.
     """
     from classpulse.faces.crops import aligned_crops
     from classpulse.faces.detector import FaceDetector
 
     detector = FaceDetector()
-    crops, labels = [], []
+    crops, labels, without_face = [], [], 0
     for label_index, label in enumerate(EMOTION_LABELS):
         for photo in sorted((folder / label).glob("*")):
             bgr = cv2.imread(str(photo))
@@ -67,6 +68,7 @@ def load_photo_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
                 continue
             faces = detector.detect([cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)])[0]
             if not len(faces):
+                without_face += 1
                 continue
             largest = faces[int(faces.sizes.argmax())]
             crops.append(aligned_crops(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), largest.landmarks)[0])
@@ -75,7 +77,7 @@ def load_photo_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         raise EvaluationInputError(
             f"{folder}: no faces found in <label>/ sub-folders ({', '.join(EMOTION_LABELS)})"
         )
-    return np.stack(crops), np.array(labels, dtype=np.int64)
+    return np.stack(crops), np.array(labels, dtype=np.int64), without_face
 
 
 def evaluate_file(
@@ -86,7 +88,11 @@ def evaluate_file(
     classifier: EmotionClassifier | None = None,
 ) -> dict:
     """The JSON report: n, accuracy, macro_f1, recall per class, confusion matrix, ms per face."""
-    x, y = load_photo_folder(path) if path.is_dir() else load_split(path, split)
+    extra = {}
+    if path.is_dir():
+        x, y, extra["without_face"] = load_photo_folder(path)
+    else:
+        x, y = load_split(path, split)
     classifier = classifier or EmotionClassifier.load()
     crops = to_input_size(x)
     start = time.perf_counter()
@@ -97,6 +103,7 @@ def evaluate_file(
         **classification_report(y, pred),
         "ms_per_face": round(1000 * elapsed / max(len(x), 1), 3),
         "labels": list(EMOTION_LABELS),
+        **extra,
     }
     if predictions:
         tmp = predictions.with_name(predictions.name + ".partial")

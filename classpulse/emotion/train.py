@@ -220,6 +220,23 @@ def export_model(
         "sha256": sha256_of(tmp),
     }
     tmp.replace(dest / weights_name)
-    (dest / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
-    (dest / "manifest.json.tmp").replace(dest / "manifest.json")
+    _write_manifest(dest, manifest)
     return manifest
+
+
+def record_photo_check(model_dir: Path, report: dict, source: str) -> dict:
+    """Add an `evaluate_file` report on labelled photos of other people to the model's manifest.
+
+    FER2013 accuracy alone flatters a model that customers run on other faces; the report states both.
+    """
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    keys = ("n", "without_face", "accuracy", "macro_f1", "recall")
+    manifest["photos"] = {"source": source, **{k: report[k] for k in keys}}
+    _write_manifest(model_dir, manifest)
+    return manifest
+
+
+def _write_manifest(model_dir: Path, manifest: dict) -> None:
+    tmp = model_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(model_dir / "manifest.json")

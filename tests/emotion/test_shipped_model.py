@@ -101,6 +101,6 @@ def test_evaluate_command_crops_labelled_photos_like_the_pipeline(tmp_path: Path
     result = _cli("evaluate", "emotion", str(tmp_path))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["n"] == 6, "MTCNN finds one face on each portrait"
+    assert report["n"] == 6 and report["without_face"] == 0, "MTCNN finds one face on each portrait"
     confusion = np.array(report["confusion"])
     assert confusion[EMOTION_LABELS.index("happy")].sum() == 3

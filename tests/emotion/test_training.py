@@ -12,7 +12,7 @@ import torch
 
 from classpulse.emotion.classifier import EmotionClassifier, predict_proba
 from classpulse.emotion.model import EmotionNet, for_inference
-from classpulse.emotion.train import TrainConfig, export_model, train
+from classpulse.emotion.train import TrainConfig, export_model, record_photo_check, train
 
 TINY = TrainConfig(epochs=1, batch_size=32, widths=(4, 8, 8, 16), threads=1)
 
@@ -46,6 +46,19 @@ def test_a_run_resumes_from_its_checkpoint_and_exports_a_loadable_model(tmp_path
     assert loaded.version == "classpulse-fer-9.9.9" and manifest["widths"] == [4, 8, 8, 16]
     predicted = loaded.predict_proba(tiny_data["val_x"]).argmax(1)
     assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])
+
+    report = {"n": 5, "without_face": 1, "accuracy": 0.4, "macro_f1": 0.3, "recall": {}, "ms_per_face": 1.0}
+    record_photo_check(tmp_path / "model", report, source="faces")
+    rechecked = EmotionClassifier.load(tmp_path / "model").manifest
+    assert rechecked["photos"] == {
+        "source": "faces",
+        "n": 5,
+        "without_face": 1,
+        "accuracy": 0.4,
+        "macro_f1": 0.3,
+        "recall": {},
+    }
+    assert rechecked["public_test"] == manifest["public_test"]
 
 
 def test_a_warm_start_begins_from_the_given_weights(tmp_path: Path, tiny_data) -> None:

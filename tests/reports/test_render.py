@@ -112,6 +112,14 @@ def test_stress_rule_is_stated_when_the_summary_carries_it(make_report):
     assert "by more than 15 bpm and more than 15%" in html and "first 60 s of reliable estimates" in html
 
 
+def test_accuracy_on_photos_of_other_people_is_stated_when_the_model_was_checked_on_them(make_report):
+    summary, timeline = make_report()
+    assert "photographs of other people" not in render_html(summary, timeline)
+    summary["models"]["emotion"]["photos"] = {"n": 364, "accuracy": 0.539, "macro_f1": 0.477}
+    html = render_html(summary, timeline)
+    assert "On 364 labelled photographs of other people" in html and "53.9%" in html and "0.48" in html
+
+
 def test_a_face_with_too_few_accepted_windows_says_so(make_report):
     summary, timeline = make_report()
     summary["models"]["pulse"]["min_accepted_windows"] = 5
