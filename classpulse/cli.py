@@ -88,7 +88,7 @@ def _train_emotion(args: argparse.Namespace) -> int:
         print(json.dumps(manifest["public_test"]))
         if args.photos:
             report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.export_to))
-            manifest = record_photo_check(args.export_to, report, source=args.photos.name)
+            manifest = record_photo_check(args.export_to, report, source=str(args.photos))
             print(json.dumps(manifest["photos"]))
     return 0
 
