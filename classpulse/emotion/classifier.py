@@ -15,6 +15,7 @@ from torch import nn
 from classpulse.emotion.model import EMOTION_LABELS, EmotionNet, for_inference, preprocess
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
+MANIFEST_NAME = "manifest.json"
 
 
 class ModelIntegrityError(RuntimeError):
@@ -54,7 +55,7 @@ class EmotionClassifier:
 
     @classmethod
     def load(cls, directory: Path = SHIPPED_DIR) -> EmotionClassifier:
-        manifest_path = directory / "manifest.json"
+        manifest_path = directory / MANIFEST_NAME
         if not manifest_path.is_file():
             raise FileNotFoundError(f"no emotion model manifest at {manifest_path}")
         manifest = json.loads(manifest_path.read_text())

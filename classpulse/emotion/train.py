@@ -11,6 +11,7 @@ usually a little more accurate than the last step's weights. Where the CPU has n
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -24,8 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
+from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.augment import augment
-from classpulse.emotion.classifier import predict_proba, sha256_of
+from classpulse.emotion.classifier import MANIFEST_NAME, predict_proba, sha256_of
 from classpulse.emotion.metrics import classification_report
 from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, for_inference, preprocess
 
@@ -193,34 +195,34 @@ def export_model(
     """Write fp16 weights and a manifest (with PublicTest metrics of the exported weights) into `dest`."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ckpt["config"]
-    dest.mkdir(parents=True, exist_ok=True)
     weights_name = f"{name}-{version}.pt"
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    tmp = dest / (weights_name + ".tmp")
-    torch.save(half, tmp)
     net = EmotionNet(widths=tuple(cfg["widths"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
     val = classification_report(
         data["val_y"], predict_proba(for_inference(net), data["val_x"], batch_size=32).argmax(1)
     )
-    manifest = {
-        "name": name,
-        "version": version,
-        "architecture": ARCHITECTURE,
-        "widths": list(cfg["widths"]),
-        "labels": list(EMOTION_LABELS),
-        "input": "48x48 grayscale, per-image standardised, flip TTA",
-        "training_data": "FER2013 Training (28,709 images)",
-        "selection_split": "FER2013 PublicTest (3,589 images)",
-        "epochs_trained": ckpt["record"]["epoch"],
-        "config": cfg,
-        "public_test": {k: val[k] for k in ("accuracy", "macro_f1", "recall")},
-        "date": dt.date.today().isoformat(),
-        "file": weights_name,
-        "sha256": sha256_of(tmp),
-    }
-    tmp.replace(dest / weights_name)
-    _write_manifest(dest, manifest)
+    with atomic_outputs(dest, [weights_name, MANIFEST_NAME]) as tmp:
+        buffer = io.BytesIO()  # a file object, so the archive's inner name never depends on the temp name
+        torch.save(half, buffer)
+        tmp[weights_name].write_bytes(buffer.getvalue())
+        manifest = {
+            "name": name,
+            "version": version,
+            "architecture": ARCHITECTURE,
+            "widths": list(cfg["widths"]),
+            "labels": list(EMOTION_LABELS),
+            "input": "48x48 grayscale, per-image standardised, flip TTA",
+            "training_data": "FER2013 Training (28,709 images)",
+            "selection_split": "FER2013 PublicTest (3,589 images)",
+            "epochs_trained": ckpt["record"]["epoch"],
+            "config": cfg,
+            "public_test": {k: val[k] for k in ("accuracy", "macro_f1", "recall")},
+            "date": dt.date.today().isoformat(),
+            "file": weights_name,
+            "sha256": sha256_of(tmp[weights_name]),
+        }
+        _write_manifest(tmp[MANIFEST_NAME], manifest)
     return manifest
 
 
@@ -229,14 +231,13 @@ def record_photo_check(model_dir: Path, report: dict, source: str) -> dict:
 
     FER2013 accuracy alone flatters a model that customers run on other faces; the report states both.
     """
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest = json.loads((model_dir / MANIFEST_NAME).read_text())
     keys = ("n", "without_face", "accuracy", "macro_f1", "recall")
     manifest["photos"] = {"source": source, **{k: report[k] for k in keys}}
-    _write_manifest(model_dir, manifest)
+    with atomic_outputs(model_dir, [MANIFEST_NAME]) as tmp:
+        _write_manifest(tmp[MANIFEST_NAME], manifest)
     return manifest
 
 
-def _write_manifest(model_dir: Path, manifest: dict) -> None:
-    tmp = model_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    tmp.replace(model_dir / "manifest.json")
+def _write_manifest(path: Path, manifest: dict) -> None:
+    write_text_synced(path, json.dumps(manifest, indent=2) + "\n")
