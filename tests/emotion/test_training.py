@@ -41,9 +41,9 @@ def test_a_run_resumes_from_its_checkpoint_and_exports_a_loadable_model(tmp_path
     train(tiny_data, run, replace(TINY, epochs=3))
     assert [r["epoch"] for r in _log(run)] == [1, 2, 3], "resumed at epoch 2, not restarted"
 
-    manifest = export_model(run / "best.pt", tiny_data, tmp_path / "model", version="9.9.9")
+    manifest = export_model([run / "best.pt"], tiny_data, tmp_path / "model", version="9.9.9")
     loaded = EmotionClassifier.load(tmp_path / "model")
-    assert loaded.version == "classpulse-fer-9.9.9" and manifest["widths"] == [4, 8, 8, 16]
+    assert loaded.version == "classpulse-fer-9.9.9" and manifest["members"][0]["widths"] == [4, 8, 8, 16]
     predicted = loaded.predict_proba(tiny_data["val_x"]).argmax(1)
     assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])
 
@@ -85,3 +85,20 @@ def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     crops = tiny_data["val_x"]
     assert np.allclose(predict_proba(net, crops), predict_proba(folded, crops), atol=1e-5)
+
+
+def test_an_ensemble_export_averages_its_members(tmp_path: Path, tiny_data) -> None:
+    small, wide = tmp_path / "small", tmp_path / "wide"
+    train(tiny_data, small, TINY)
+    train(tiny_data, wide, replace(TINY, widths=(8, 8, 16, 16), seed=1))
+    runs = [small / "best.pt", wide / "best.pt"]
+    manifest = export_model(runs, tiny_data, tmp_path / "model", version="1.0")
+    assert [m["widths"] for m in manifest["members"]] == [[4, 8, 8, 16], [8, 8, 16, 16]]
+    assert manifest["architecture"].startswith("ensemble of 2")
+    ensemble = EmotionClassifier.load(tmp_path / "model")
+    singles = [EmotionClassifier(nets=(net,), manifest=manifest, bf16=ensemble.bf16) for net in ensemble.nets]
+    crops = tiny_data["val_x"]
+    mean = (singles[0].predict_proba(crops) + singles[1].predict_proba(crops)) / 2
+    assert np.allclose(ensemble.predict_proba(crops), mean, atol=1e-6)
+    predicted = ensemble.predict_proba(crops).argmax(1)
+    assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])

@@ -166,7 +166,7 @@ def make_report_data(
             "overall_share": {k: (totals[k] / n_total if n_total else 0.0) for k in EMOTION_LABELS},
         },
         "models": {
-            "emotion": {"name": "classpulse-fer", "version": "0.1.0", "sha256": "9f2c4e1ab37d" + "0" * 52,
+            "emotion": {"name": "classpulse-fer", "version": "0.1.0", "sha256": ["9f2c4e1ab37d" + "0" * 52],
                         "public_test_accuracy": 0.663, "macro_f1": 0.631, "architecture": "vgg-bn-4stage"},
             "face_detector": {"name": "facenet-pytorch MTCNN", "version": "2.6.0"},
             "pulse": {"method": "pos", "window_s": 10, "min_quality_db": 1.0},
