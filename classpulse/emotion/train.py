@@ -190,13 +190,13 @@ def _atomic_save(obj: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def _fp16_member(checkpoint: Path) -> tuple[dict, EmotionNet, dict[str, torch.Tensor]]:
+def _fp16_member(checkpoint: Path, bf16: bool) -> tuple[dict, torch.nn.Module, dict[str, torch.Tensor]]:
     """A checkpoint's config, its inference net with fp16-rounded weights, and the fp16 state to ship."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
     net = EmotionNet(widths=tuple(ckpt["config"]["widths"]))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
-    return ckpt, for_inference(net), half
+    return ckpt, for_inference(net, bf16=bf16), half
 
 
 def export_model(
@@ -213,14 +213,14 @@ def export_model(
     bf16 = native_bf16()
 
     def public_test(nets: list[torch.nn.Module]) -> dict:
-        pred = predict_proba(nets, data["val_x"], batch_size=32, bf16=bf16).argmax(1)
+        pred = predict_proba(nets, data["val_x"], batch_size=32).argmax(1)
         val = classification_report(data["val_y"], pred)
         return {k: val[k] for k in ("accuracy", "macro_f1", "recall")}
 
     kind = ARCHITECTURE if len(checkpoints) == 1 else f"ensemble of {len(checkpoints)} {ARCHITECTURE}"
     members, nets, payloads = [], [], {}
     for i, checkpoint in enumerate(checkpoints, start=1):
-        ckpt, net, half = _fp16_member(checkpoint)
+        ckpt, net, half = _fp16_member(checkpoint, bf16)
         file = f"{name}-{version}-{i}.pt" if len(checkpoints) > 1 else f"{name}-{version}.pt"
         buffer = io.BytesIO()  # a file object, so the archive's inner name never depends on the temp name
         torch.save(half, buffer)
@@ -244,7 +244,7 @@ def export_model(
             "version": version,
             "architecture": kind,
             "labels": list(EMOTION_LABELS),
-            "input": "48x48 grayscale, per-image standardised, flip TTA",
+            "input": "48x48 grayscale, per-image standardised; flip TTA, log-probabilities averaged",
             "precision": "bfloat16" if bf16 else "float32",
             "training_data": "FER2013 Training (28,709 images)",
             "selection_split": "FER2013 PublicTest (3,589 images)",

@@ -87,7 +87,7 @@ def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None
     assert np.allclose(predict_proba(net, crops), predict_proba(folded, crops), atol=1e-5)
 
 
-def test_an_ensemble_export_averages_its_members(tmp_path: Path, tiny_data) -> None:
+def test_an_ensemble_export_averages_its_members_log_probabilities(tmp_path: Path, tiny_data) -> None:
     small, wide = tmp_path / "small", tmp_path / "wide"
     train(tiny_data, small, TINY)
     train(tiny_data, wide, replace(TINY, widths=(8, 8, 16, 16), seed=1))
@@ -98,7 +98,8 @@ def test_an_ensemble_export_averages_its_members(tmp_path: Path, tiny_data) -> N
     ensemble = EmotionClassifier.load(tmp_path / "model")
     singles = [EmotionClassifier(nets=(net,), manifest=manifest, bf16=ensemble.bf16) for net in ensemble.nets]
     crops = tiny_data["val_x"]
-    mean = (singles[0].predict_proba(crops) + singles[1].predict_proba(crops)) / 2
-    assert np.allclose(ensemble.predict_proba(crops), mean, atol=1e-6)
+    mean_log = (np.log(singles[0].predict_proba(crops)) + np.log(singles[1].predict_proba(crops))) / 2
+    geometric = np.exp(mean_log) / np.exp(mean_log).sum(1, keepdims=True)
+    assert np.allclose(ensemble.predict_proba(crops), geometric, atol=1e-5)
     predicted = ensemble.predict_proba(crops).argmax(1)
     assert np.isclose((predicted == tiny_data["val_y"]).mean(), manifest["public_test"]["accuracy"])
