@@ -89,13 +89,12 @@ def _export_emotion(args: argparse.Namespace) -> int:
     from classpulse.emotion.evaluate import evaluate_file
     from classpulse.emotion.train import export_model, load_fer2013, record_photo_check
 
-    missing = [str(run) for run in args.runs if not (run / "best.pt").is_file()]
+    checkpoints = [run / "best.pt" for run in args.runs]
+    missing = [str(c.parent) for c in checkpoints if not c.is_file()]
     if missing:
         print(f"classpulse: no best.pt in {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    data = load_fer2013(args.data)
-    checkpoints = [run / "best.pt" for run in args.runs]
-    manifest = export_model(checkpoints, data, args.to, version=args.version)
+    manifest = export_model(checkpoints, load_fer2013(args.data), args.to, version=args.version)
     print(json.dumps(manifest["public_test"]))
     if args.photos:
         report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.to))

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from classpulse import __version__
-from classpulse.emotion.classifier import EmotionClassifier
+from classpulse.emotion.classifier import EmotionClassifier, precision_name
 from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detector import FaceDetector, min_face_px_for
@@ -175,7 +175,7 @@ def _models_info(
             **{k: manifest[k] for k in ("name", "version", "architecture")},
             "sha256": [member["sha256"] for member in manifest["members"]],
             "epochs_trained": [member["epochs_trained"] for member in manifest["members"]],
-            "precision": "bfloat16" if models.classifier.bf16 else "float32",
+            "precision": precision_name(models.classifier.bf16),
             "public_test_accuracy": manifest["public_test"]["accuracy"],
             "macro_f1": manifest["public_test"]["macro_f1"],
             "photos": manifest.get("photos"),

@@ -4,7 +4,7 @@ A model is one or more member networks (an ensemble), each run on the crop and i
 log-probabilities of all those views are averaged (a normalised geometric mean), which on PublicTest beat
 averaging the probabilities for 5 of the 6 models and pairs we measured (training/emotion-v4/README.md).
 Where the CPU has native bfloat16 (AVX512-BF16/AMX) the members run in bf16 on oneDNN tensors
-(`for_inference`), about 2x faster than fp32; elsewhere in fp32. Either way it is deterministic on a
+(`model.for_inference`), about 2x faster than fp32; elsewhere in fp32. Either way it is deterministic on a
 given machine.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from classpulse.emotion.model import EMOTION_LABELS, EmotionNet, for_inference, preprocess
+from classpulse.emotion.model import EMOTION_LABELS, inference_net, preprocess
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
 MANIFEST_NAME = "manifest.json"
@@ -44,6 +44,11 @@ def native_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def precision_name(bf16: bool) -> str:
+    """How the manifest and the report name the inference precision."""
+    return "bfloat16" if bf16 else "float32"
+
+
 @torch.inference_mode()
 def predict_proba(
     nets: nn.Module | Sequence[nn.Module],
@@ -54,34 +59,34 @@ def predict_proba(
     """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32: the softmax of the log-probabilities
     averaged over the nets and, with `tta`, over each crop and its mirror image."""
     nets = [nets] if isinstance(nets, nn.Module) else list(nets)
+    for net in nets:
+        net.eval()
     out = np.empty((len(crops), len(EMOTION_LABELS)), dtype=np.float32)
     for start in range(0, len(crops), batch_size):
         x = preprocess(crops[start : start + batch_size]).contiguous(memory_format=torch.channels_last)
         views = torch.cat([x, x.flip(3)]) if tta else x
         log_probs = torch.zeros(len(views), len(EMOTION_LABELS))
         for net in nets:
-            log_probs += torch.log_softmax(net.eval()(views).float(), dim=1)
+            log_probs += torch.log_softmax(net(views).float(), dim=1)
         per_view = log_probs.view(-1, len(x), len(EMOTION_LABELS))
         out[start : start + len(x)] = torch.softmax(per_view.mean(0) / len(nets), dim=1).numpy()
     return out
 
 
 def load_member(directory: Path, member: dict[str, Any], bf16: bool) -> nn.Module:
-    """One member's inference network (see `for_inference`), after checking its weights against the
+    """One member's inference network (see `model.for_inference`), after checking its weights against the
     manifest's sha256."""
     weights = directory / member["file"]
     actual = sha256_of(weights)
     if actual != member["sha256"]:
         raise ModelIntegrityError(f"{weights}: sha256 {actual} does not match manifest {member['sha256']}")
-    net = EmotionNet(widths=tuple(member["widths"]))
     state = torch.load(weights, map_location="cpu", weights_only=True)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return for_inference(net, bf16=bf16)
+    return inference_net(member["widths"], state, bf16=bf16)
 
 
 @dataclass(frozen=True)
 class EmotionClassifier:
-    """The member inference networks (see `for_inference`) plus the manifest (name, version, accuracy)."""
+    """The member inference networks (see `model.for_inference`) and the manifest (version, accuracy)."""
 
     nets: tuple[nn.Module, ...]
     manifest: dict[str, Any]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -103,3 +104,10 @@ def for_inference(net: EmotionNet, bf16: bool = False) -> nn.Module:
         net.features = OneDnnBf16(net.features)
         return net
     return net.to(memory_format=torch.channels_last)
+
+
+def inference_net(widths: Sequence[int], state: dict[str, torch.Tensor], bf16: bool = False) -> nn.Module:
+    """`for_inference` of an `EmotionNet` holding `state`, whose float tensors may be the shipped fp16."""
+    net = EmotionNet(widths=tuple(widths))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return for_inference(net, bf16=bf16)

@@ -28,9 +28,9 @@ from torch.optim.swa_utils import AveragedModel
 
 from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.augment import augment
-from classpulse.emotion.classifier import MANIFEST_NAME, native_bf16, predict_proba, sha256_of
+from classpulse.emotion.classifier import MANIFEST_NAME, native_bf16, precision_name, predict_proba, sha256_of
 from classpulse.emotion.metrics import classification_report
-from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, for_inference, preprocess
+from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, inference_net, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +194,7 @@ def _fp16_member(checkpoint: Path, bf16: bool) -> tuple[dict, torch.nn.Module, d
     """A checkpoint's config, its inference net with fp16-rounded weights, and the fp16 state to ship."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    net = EmotionNet(widths=tuple(ckpt["config"]["widths"]))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
-    return ckpt, for_inference(net, bf16=bf16), half
+    return ckpt, inference_net(ckpt["config"]["widths"], half, bf16=bf16), half
 
 
 def export_model(
@@ -245,7 +243,7 @@ def export_model(
             "architecture": kind,
             "labels": list(EMOTION_LABELS),
             "input": "48x48 grayscale, per-image standardised; flip TTA, log-probabilities averaged",
-            "precision": "bfloat16" if bf16 else "float32",
+            "precision": precision_name(bf16),
             "training_data": "FER2013 Training (28,709 images)",
             "selection_split": "FER2013 PublicTest (3,589 images)",
             "public_test": public_test(nets),
