@@ -66,13 +66,16 @@ def _train_emotion(args: argparse.Namespace) -> int:
     from classpulse.emotion.train import TrainConfig, load_fer2013, train
     from classpulse.progress import ProgressBar
 
-    data = load_fer2013(args.data)
+    data = load_fer2013(args.data, votes=args.votes)
     defaults = TrainConfig()
     cfg = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
         widths=tuple(args.widths),
         init_from=str(args.init_from) if args.init_from else None,
+        votes=str(args.votes) if args.votes else None,
+        teachers=tuple(str(run / "best.pt") for run in args.teacher),
+        distill=args.distill,
         bf16=defaults.bf16 and not args.fp32,
         seed=args.seed,
         threads=args.threads or defaults.threads,
@@ -147,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--widths", type=int, nargs=4, default=[32, 64, 128, 256], help="channels of the four stages"
     )
     emotion.add_argument("--init-from", type=Path, help="start from the weights of this best.pt")
+    emotion.add_argument(
+        "--votes", type=Path, help="ferplus_votes_train_publictest.npz: train on the FER+ vote distributions"
+    )
+    emotion.add_argument(
+        "--teacher", type=Path, action="append", default=[], help="a run folder to distil from (repeatable)"
+    )
+    emotion.add_argument("--distill", type=float, default=0.5, help="weight of the teachers in the target")
     emotion.add_argument("--fp32", action="store_true", help="no bfloat16 autocast even where the CPU has it")
     emotion.add_argument("--seed", type=int, default=0)
     emotion.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")

@@ -30,7 +30,11 @@ def preprocess(crops: np.ndarray) -> torch.Tensor:
     """
     if crops.ndim != 3 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
         raise ValueError(f"expected crops of shape (n, {INPUT_SIZE}, {INPUT_SIZE}), got {crops.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(crops)).float().unsqueeze(1)
+    return standardise(torch.from_numpy(np.ascontiguousarray(crops)).float().unsqueeze(1))
+
+
+def standardise(x: torch.Tensor) -> torch.Tensor:
+    """Gray levels (n, 1, h, w) float -> zero mean, unit standard deviation per image (floor 8 levels)."""
     mean = x.mean(dim=(2, 3), keepdim=True)
     std = x.std(dim=(2, 3), keepdim=True).clamp_min(8.0)
     return (x - mean) / std

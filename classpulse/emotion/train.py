@@ -1,5 +1,10 @@
 """Train the expression network on FER2013 Training, select on PublicTest, export a shippable model.
 
+Targets are the FER+ crowd-vote distributions when a votes file is given (selection then on PublicTest
+against the FER+ majority), else the original labels with label smoothing. With teachers, the target is
+mixed with the teachers' averaged predictions on the same augmented batch (distillation), so one fast
+network can learn what an ensemble knows.
+
 Resumable: every epoch writes `checkpoint.pt` (model, weight average, optimiser, RNG) and appends one
 JSON line to `log.jsonl`; the best epoch by PublicTest accuracy (flip TTA) is kept as `best.pt`.
 What is evaluated and kept is an exponential moving average of the weights, which is steadier and
@@ -29,8 +34,9 @@ from torch.optim.swa_utils import AveragedModel
 from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.augment import augment
 from classpulse.emotion.classifier import MANIFEST_NAME, native_bf16, precision_name, predict_proba, sha256_of
+from classpulse.emotion.ferplus import load_votes, majority, readable_weight, vote_distribution
 from classpulse.emotion.metrics import classification_report
-from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, inference_net, preprocess
+from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, inference_net
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +57,55 @@ class TrainConfig:
     ema_decay: float = 0.999
     bf16: bool = field(default_factory=native_bf16)
     init_from: str | None = None
+    votes: str | None = None
+    teachers: tuple[str, ...] = ()
+    distill: float = 0.5
     seed: int = 0
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
-def load_fer2013(path: Path) -> dict[str, np.ndarray]:
-    """The shared npz as plain arrays: train_x/train_y (Training) and val_x/val_y (PublicTest)."""
+def load_fer2013(path: Path, votes: Path | None = None) -> dict[str, np.ndarray]:
+    """The shared npz as plain arrays: train_x/train_y (Training) and val_x/val_y (PublicTest), plus
+    train_votes/val_votes (n, 10) from the FER+ votes npz if given."""
     with np.load(path) as data:
-        return {k: data[k] for k in ("train_x", "train_y", "val_x", "val_y")}
+        arrays = {k: data[k] for k in ("train_x", "train_y", "val_x", "val_y")}
+    return {**arrays, **load_votes(votes)} if votes else arrays
+
+
+def _targets(data: dict[str, np.ndarray], cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft targets (n, 7), per-image loss weights (n,) and the hard labels used for class repetition."""
+    if "train_votes" in data:
+        votes = data["train_votes"]
+        return vote_distribution(votes), readable_weight(votes), majority(votes)[0]
+    k = len(EMOTION_LABELS)
+    onehot = np.eye(k, dtype=np.float32)[data["train_y"]]
+    smoothed = onehot * (1 - cfg.label_smoothing) + cfg.label_smoothing / k
+    return smoothed, np.ones(len(onehot), dtype=np.float32), data["train_y"]
+
+
+def validate(nets: torch.nn.Module | list[torch.nn.Module], data: dict[str, np.ndarray]) -> dict:
+    """PublicTest accuracy and macro-F1 against the original labels and, with votes, the FER+ majority."""
+    pred = predict_proba(nets, data["val_x"], batch_size=256).argmax(1)
+    original = classification_report(data["val_y"], pred)
+    report = {"val_accuracy": original["accuracy"], "val_macro_f1": original["macro_f1"]}
+    if "val_votes" in data:
+        label, valid = majority(data["val_votes"])
+        ferplus = classification_report(label[valid], pred[valid])
+        report |= {"val_ferplus_accuracy": ferplus["accuracy"], "val_ferplus_macro_f1": ferplus["macro_f1"]}
+    return report
+
+
+def selection_key(data: dict[str, np.ndarray]) -> str:
+    """The PublicTest measure that picks the best epoch: FER+ majority accuracy when votes are known."""
+    return "val_ferplus_accuracy" if "val_votes" in data else "val_accuracy"
+
+
+def _teacher_nets(paths: Sequence[str]) -> list[torch.nn.Module]:
+    nets = []
+    for path in paths:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        nets.append(inference_net(ckpt["config"]["widths"], ckpt["model"], bf16=native_bf16()))
+    return nets
 
 
 def _lr_at(step: float, total: float, warmup: float, peak: float) -> float:
@@ -82,10 +129,10 @@ def _ema_step(decay: float) -> Callable[[torch.Tensor, torch.Tensor, torch.Tenso
     return step
 
 
-def _epoch_order(train_y: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+def _epoch_order(labels: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
     """A shuffled index list in which the tiny disgust class appears `disgust_repeat` times."""
-    idx = np.arange(len(train_y))
-    extra = np.repeat(idx[train_y == DISGUST], cfg.disgust_repeat - 1)
+    idx = np.arange(len(labels))
+    extra = np.repeat(idx[labels == DISGUST], cfg.disgust_repeat - 1)
     return rng.permutation(np.concatenate([idx, extra]))
 
 
@@ -108,7 +155,8 @@ def train(
     )
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    start_epoch, best = 0, {"val_accuracy": -1.0}
+    key = selection_key(data)
+    start_epoch, best = 0, {key: -1.0}
     ckpt_path = out_dir / "checkpoint.pt"
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
@@ -122,49 +170,48 @@ def train(
         log.info("resuming %s at epoch %d", out_dir, start_epoch + 1)
 
     train_x = torch.from_numpy(data["train_x"])
-    train_y = torch.from_numpy(data["train_y"].astype(np.int64))
+    targets, weights, labels = _targets(data, cfg)
+    targets, weights = torch.from_numpy(targets), torch.from_numpy(weights)
+    teachers = _teacher_nets(cfg.teachers)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         net.train()
-        order = _epoch_order(data["train_y"], cfg, rng)
+        order = _epoch_order(labels, cfg, rng)
         n_batches = len(order) // cfg.batch_size
         loss_sum = correct = seen = 0.0
         for b in range(n_batches):
             for group in opt.param_groups:
                 group["lr"] = _lr_at(epoch + b / n_batches, cfg.epochs, cfg.warmup_epochs, cfg.lr)
             sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            x = augment(preprocess(train_x[sel].numpy()), gen).contiguous(memory_format=torch.channels_last)
-            y = train_y[sel]
+            x = augment(train_x[sel], gen).contiguous(memory_format=torch.channels_last)
+            y = targets[sel]
+            if teachers:
+                y = (1 - cfg.distill) * y + cfg.distill * _teacher_proba(teachers, x)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
                 logits = net(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            per_image = -(y * F.log_softmax(logits.float(), dim=1)).sum(1)
+            loss = (per_image * weights[sel]).sum() / weights[sel].sum().clamp_min(1e-6)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             ema.update_parameters(net)
             loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            correct += (logits.argmax(1) == y.argmax(1)).sum().item()
             seen += len(y)
             if on_progress:
                 on_progress(epoch, cfg.epochs, (b + 1) / n_batches)
-        val = classification_report(
-            data["val_y"], predict_proba(ema.module, data["val_x"], batch_size=256).argmax(1)
-        )
         record = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / seen,
             "train_accuracy": correct / seen,
-            "val_accuracy": val["accuracy"],
-            "val_macro_f1": val["macro_f1"],
+            **validate(ema.module, data),
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
         }
         with (out_dir / "log.jsonl").open("a") as fh:
             fh.write(json.dumps(record) + "\n")
-        log.info(
-            "epoch %(epoch)d: loss %(train_loss).4f train %(train_accuracy).4f val %(val_accuracy).4f", record
-        )
-        if record["val_accuracy"] > best["val_accuracy"]:
+        log.info("epoch %d: loss %.4f, PublicTest %s %.4f", epoch + 1, record["train_loss"], key, record[key])
+        if record[key] > best[key]:
             best = record
             best_state = {"model": ema.module.state_dict(), "config": asdict(cfg), "record": record}
             _atomic_save(best_state, out_dir / "best.pt")
@@ -182,6 +229,13 @@ def train(
             ckpt_path,
         )
     return best
+
+
+@torch.inference_mode()
+def _teacher_proba(teachers: list[torch.nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """The teachers' normalised geometric mean, as the shipped classifier combines members."""
+    log_probs = sum(torch.log_softmax(t(x).float(), dim=1) for t in teachers) / len(teachers)
+    return torch.softmax(log_probs, dim=1)
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
