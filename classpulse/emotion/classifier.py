@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+FP32_ENV = "CLASSPULSE_FP32"
+
+
 def native_bf16() -> bool:
-    """Whether this CPU runs bfloat16 convolutions natively (oneDNN on AVX512-BF16 or AMX)."""
+    """Whether bfloat16 inference is used: where this CPU runs bfloat16 convolutions natively (oneDNN on
+    AVX512-BF16 or AMX), unless CLASSPULSE_FP32=1 asks for float32, as CPUs without native bf16 run it."""
+    if os.environ.get(FP32_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return False
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
