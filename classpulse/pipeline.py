@@ -1,18 +1,20 @@
 """The analysis pipeline: one streaming pass over the frames, then an offline pass over the tracks.
 
-frame -> faces (MTCNN, every `detect_every_s`) -> tracks (flow + association, every frame)
+frame -> faces (full MTCNN every `search_every_s` and after scene cuts; O-Net on the tracked boxes every
+         `detect_every_s`) -> tracks (flow + association, every frame)
       -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
 tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from classpulse import __version__
 from classpulse.emotion.classifier import EmotionClassifier, precision_name
 from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
+from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
 from classpulse.faces.merge import merge_tracklets
 from classpulse.faces.tracker import FaceTracker
@@ -46,6 +49,7 @@ class AnalysisOptions:
     """Customer-facing knobs. Intervals in seconds; `max_side` caps the analysis resolution (pixels)."""
 
     detect_every_s: float = 1.0
+    search_every_s: float = 5.0
     emotion_every_s: float = 0.5
     max_side: int = 1280
     pulse: bool = True
@@ -56,8 +60,8 @@ class AnalysisOptions:
     merge_gap_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.detect_every_s <= 0 or self.emotion_every_s <= 0:
-            raise ValueError("detect_every_s and emotion_every_s must be positive")
+        if min(self.detect_every_s, self.search_every_s, self.emotion_every_s) <= 0:
+            raise ValueError("detect_every_s, search_every_s and emotion_every_s must be positive")
         if self.max_side < 64:
             raise ValueError("max_side must be at least 64 pixels")
 
@@ -105,6 +109,24 @@ class SceneCutDetector:
         self._reference = thumb
 
 
+class StageClock:
+    """Wall seconds spent per pipeline stage, for the benchmark's per-stage table."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {stage: round(s, 3) for stage, s in self.seconds.items()}
+
+
 class _StreamingAnalysis:
     """Per-video state of the frame loop: the tracker and one `TrackRecord` per live tracklet.
 
@@ -112,10 +134,19 @@ class _StreamingAnalysis:
     stays (times, boxes, emotion samples) is about 40 bytes per face per frame, never a frame.
     """
 
-    def __init__(self, info: VideoInfo, options: AnalysisOptions, models: _Models, fps: float, width: int):
-        self.options, self.models = options, models
+    def __init__(
+        self,
+        info: VideoInfo,
+        options: AnalysisOptions,
+        models: _Models,
+        fps: float,
+        width: int,
+        clock: StageClock,
+    ):
+        self.options, self.models, self.clock = options, models, clock
         self.to_source = info.width / width
         self.detect_every = _every(options.detect_every_s, fps)
+        self.search_every = _every(options.search_every_s, fps)
         self.emotion_every = _every(options.emotion_every_s, fps)
         self.tracker = FaceTracker()
         self.cuts = SceneCutDetector()
@@ -125,25 +156,40 @@ class _StreamingAnalysis:
 
     def process(self, frame: Frame) -> None:
         self.frames += 1
-        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-        thumb = self.cuts.thumbnail(gray)
-        detections = None
-        if frame.index % self.detect_every == 0 or self.cuts.is_cut(thumb):
-            detections = self.models.detector.detect([frame.rgb])[0]
-            self.cuts.detected(thumb)
-        update = self.tracker.update(gray, detections)
+        with self.clock("track"):
+            gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+            thumb = self.cuts.thumbnail(gray)
+            boxes = self.tracker.advance(gray)
+        with self.clock("detect"):
+            detections = self._detect(frame, thumb, boxes)
+        with self.clock("track"):
+            update = self.tracker.update(gray, detections)
         self._end(update.ended)
         faces = update.visible
         if not len(faces):
             return
-        rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
-        records = [self.live.setdefault(tid, TrackRecord(tid)) for tid in faces.track_id.tolist()]
-        for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
-            record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
+        with self.clock("skin"):
+            rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
+            records = [self.live.setdefault(tid, TrackRecord(tid)) for tid in faces.track_id.tolist()]
+            for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
+                record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
         if frame.index % self.emotion_every == 0:
-            probs = self.models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
-            for record, p in zip(records, probs, strict=True):
-                record.add_emotion(frame.t, p)
+            with self.clock("expression"):
+                probs = self.models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
+                for record, p in zip(records, probs, strict=True):
+                    record.add_emotion(frame.t, p)
+
+    def _detect(self, frame: Frame, thumb: np.ndarray, tracked: np.ndarray) -> Faces | None:
+        """Full MTCNN every `search_every` frames and after a cut (it finds newcomers); O-Net on the tracked
+        boxes every `detect_every` frames (it confirms and re-centres known faces); None in between."""
+        detector = self.models.detector
+        if frame.index % self.search_every == 0 or self.cuts.is_cut(thumb):
+            self.cuts.detected(thumb)
+            return detector.detect([frame.rgb])[0]
+        if frame.index % self.detect_every == 0 and len(tracked):
+            refined = detector.refine(frame.rgb, tracked)
+            return refined[refined.confidence >= detector.min_confidence]
+        return None
 
     def finish(self) -> list[TrackRecord]:
         self._end(self.tracker.finish())
@@ -155,14 +201,18 @@ class _StreamingAnalysis:
             if record is None:
                 continue
             if self.options.pulse:
-                record.pulse = heart_rate_series(
-                    record.rgb,
-                    record.frame_times,
-                    method=self.options.pulse_method,
-                    valid=record.face_px >= self.options.pulse_min_face_px,
-                )
+                with self.clock("pulse"):
+                    record.pulse = self._pulse(record)
             record.drop_trace()
             self.done.append(record)
+
+    def _pulse(self, record: TrackRecord) -> list:
+        return heart_rate_series(
+            record.rgb,
+            record.frame_times,
+            method=self.options.pulse_method,
+            valid=record.face_px >= self.options.pulse_min_face_px,
+        )
 
 
 def _models_info(
@@ -187,7 +237,11 @@ def _models_info(
             "min_face_px": min_face_px_for(frame_short_side),
         },
         "tracker": {
-            "method": "MTCNN detections, Lucas-Kanade optical flow between them, Hungarian association",
+            "method": (
+                "full MTCNN every search interval and after scene cuts, MTCNN's O-Net on the tracked boxes "
+                "every detection interval, Lucas-Kanade optical flow between them, Hungarian association"
+            ),
+            "search_every_s": options.search_every_s,
             "max_misses": tracker.max_misses,
             "merge_gap_s": options.merge_gap_s,
             "min_track_s": options.min_track_s,
@@ -209,11 +263,18 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
     """Analyse a probed recording -> {"summary": ..., "timeline": ..., "rows": ...} (see `build_summary`)."""
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    models = _load_models()
+    clock = StageClock()
+    with clock("load models"):
+        models = _load_models()
     fps = analysis_rate(info)
     width, height = analysis_size(info, options.max_side)
-    state = _StreamingAnalysis(info, options, models, fps, width)
-    for frame in iter_frames(info, fps=fps, max_side=options.max_side):
+    state = _StreamingAnalysis(info, options, models, fps, width, clock)
+    frames = iter_frames(info, fps=fps, max_side=options.max_side)
+    while True:
+        with clock("decode"):
+            frame = next(frames, None)
+        if frame is None:
+            break
         state.process(frame)
         if on_progress and frame.index % 10 == 0:
             on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
@@ -231,10 +292,12 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         "analysis_fps": round(fps, 3),
         "analysis_width": width,
         "detect_every_s": options.detect_every_s,
+        "search_every_s": options.search_every_s,
         "emotion_every_s": options.emotion_every_s,
         "max_side": options.max_side,
         "pulse": options.pulse,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "stage_s": clock.rounded(),
         "started_at": started_at,
         "classpulse_version": __version__,
     }

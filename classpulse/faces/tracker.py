@@ -1,11 +1,13 @@
 """Carry faces through every frame between detections and give each one a stable track id.
 
-Detection runs only every `detect_every` seconds, so between detections each track is moved by
-sparse optical flow (Lucas-Kanade on corners inside the face box, median displacement). On a
-detection frame, tracks and detections are matched one-to-one (Hungarian) on centre distance
-measured in face sizes, gated so a match never jumps further than a fraction of a face. Tracks
-survive `max_misses` detection rounds without a match (a head turned away, a hand over the face)
-before they end; ended tracks are reported so the caller can finalise them.
+Detection runs only every `detect_every` seconds, so between detections each track is moved by sparse
+optical flow (Lucas-Kanade on corners inside the face box, median displacement), computed on a copy of
+the frame whose short side is at most `FLOW_SHORT_SIDE` px: face motion is measured as well at that
+size, for a quarter of the cost on 720p. On a detection frame, tracks and detections are matched
+one-to-one (Hungarian) on centre distance measured in face sizes, gated so a match never jumps further
+than a fraction of a face. Tracks survive `max_misses` detection rounds without a match (a head turned
+away, a hand over the face, a camera switched off for a moment) before they end, hidden meanwhile;
+ended tracks are reported so the caller can finalise them.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from scipy.optimize import linear_sum_assignment
 
 from classpulse.faces.detections import Faces
 
+FLOW_SHORT_SIDE = 360
 _LK_PARAMS = {
     "winSize": (15, 15),
-    "maxLevel": 3,
+    "maxLevel": 2,
     "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
 }
 
@@ -54,7 +57,7 @@ class FaceTracker:
 
     def __init__(
         self,
-        max_misses: int = 2,
+        max_misses: int = 4,
         max_distance: float = 0.6,
         max_size_ratio: float = 1.6,
         flow_points: int = 40,
@@ -70,16 +73,36 @@ class FaceTracker:
     def reset(self) -> None:
         self._tracks: list[_Track] = []
         self._ids = itertools.count(1)
-        self._prev_gray: np.ndarray | None = None
+        self._gray: np.ndarray | None = None  # the last frame advanced to, full size
+        self._small: np.ndarray | None = None  # the same at flow size
+        self._scale = 1.0  # flow size / full size
+
+    @property
+    def boxes(self) -> np.ndarray:
+        """(n, 4) boxes of every track, hidden ones (missed at the last detections) included."""
+        return np.array([t.box for t in self._tracks], dtype=np.float32).reshape(-1, 4)
+
+    def advance(self, gray: np.ndarray) -> np.ndarray:
+        """Carry every track to this frame (h, w) uint8 by optical flow; returns `boxes`."""
+        self._scale = min(1.0, FLOW_SHORT_SIDE / min(gray.shape))
+        small = (
+            gray
+            if self._scale == 1.0
+            else cv2.resize(gray, None, fx=self._scale, fy=self._scale, interpolation=cv2.INTER_AREA)
+        )
+        if self._small is not None and self._small.shape == small.shape and self._tracks:
+            self._flow(self._small, small)
+        self._gray, self._small = gray, small
+        return self.boxes
 
     def update(self, gray: np.ndarray, detections: Faces | None) -> TrackerUpdate:
-        """Advance all tracks to this frame (h, w) uint8; `detections` is None on frames not detected."""
-        if self._prev_gray is not None and self._tracks:
-            self._flow(self._prev_gray, gray)
-        self._prev_gray = gray
+        """Advance all tracks to this frame (unless `advance` already did) and match `detections` (None on
+        frames without detection) to them."""
+        if gray is not self._gray:
+            self.advance(gray)
         ended: list[int] = []
         if detections is not None:
-            ended = self._associate(gray, detections)
+            ended = self._associate(detections)
         live = [t for t in self._tracks if t.misses == 0]
         visible = Faces(
             np.array([t.box for t in live]).reshape(-1, 4),
@@ -107,9 +130,8 @@ class FaceTracker:
             n = len(track.points)
             good = ok[start : start + n]
             if good.sum() >= 4:
-                shift = np.median(p1[start : start + n][good] - p0[start : start + n][good], axis=0).reshape(
-                    2
-                )
+                moved = p1[start : start + n][good] - p0[start : start + n][good]
+                shift = np.median(moved, axis=0).reshape(2) / self._scale
                 track.box = track.box + np.tile(shift, 2)
                 track.landmarks = track.landmarks + shift
                 track.points = p1[start : start + n][good].reshape(-1, 1, 2)
@@ -117,17 +139,19 @@ class FaceTracker:
                 track.points = np.zeros((0, 1, 2), np.float32)
             start += n
 
-    def _seed_points(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
-        h, w = gray.shape
-        x1, y1, x2, y2 = np.clip(np.round(box), 0, [w - 1, h - 1, w - 1, h - 1]).astype(int)
+    def _seed_points(self, box: np.ndarray) -> np.ndarray:
+        """Corners inside the box, found in its own crop of the flow-size frame (flow coordinates)."""
+        small = self._small
+        h, w = small.shape
+        x1, y1, x2, y2 = np.clip(np.round(box * self._scale), 0, [w, h, w, h]).astype(int)
         if x2 - x1 < 4 or y2 - y1 < 4:
             return np.zeros((0, 1, 2), np.float32)
-        mask = np.zeros_like(gray)
-        mask[y1:y2, x1:x2] = 255
-        pts = cv2.goodFeaturesToTrack(gray, self.flow_points, 0.01, max(2.0, (x2 - x1) / 12), mask=mask)
-        return np.zeros((0, 1, 2), np.float32) if pts is None else pts.astype(np.float32)
+        pts = cv2.goodFeaturesToTrack(small[y1:y2, x1:x2], self.flow_points, 0.01, max(2.0, (x2 - x1) / 12))
+        if pts is None:
+            return np.zeros((0, 1, 2), np.float32)
+        return (pts + np.array([x1, y1], np.float32)).astype(np.float32)
 
-    def _associate(self, gray: np.ndarray, detections: Faces) -> list[int]:
+    def _associate(self, detections: Faces) -> list[int]:
         tracks = self._tracks
         matched_t: set[int] = set()
         matched_d: set[int] = set()
@@ -149,7 +173,7 @@ class FaceTracker:
                 track = tracks[r]
                 track.box, track.landmarks = detections.xyxy[c].copy(), detections.landmarks[c].copy()
                 track.confidence, track.misses = float(detections.confidence[c]), 0
-                track.points = self._seed_points(gray, track.box)
+                track.points = self._seed_points(track.box)
                 matched_t.add(r)
                 matched_d.add(c)
         ended: list[int] = []
@@ -170,7 +194,7 @@ class FaceTracker:
                         box,
                         detections.landmarks[c].copy(),
                         float(detections.confidence[c]),
-                        self._seed_points(gray, box),
+                        self._seed_points(box),
                     )
                 )
         self._tracks = survivors
