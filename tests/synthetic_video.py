@@ -272,3 +272,46 @@ def build_synthetic_lecture(
             proc.wait()
         tmp.unlink(missing_ok=True)
     return gt
+
+
+def score_analysis(summary: dict, timeline: list, truth: GroundTruth) -> dict:
+    """How an analysis of a synthetic lecture compares with its ground truth.
+
+    `ids_per_person`: face ids whose median box lies on each tile (1 is right); `shared_ids`: face ids
+    that lie on more than one tile; `expression_agreement`: share of visible person-seconds whose reported
+    expression is the scheduled one; `pulse_mae_bpm`: mean absolute error of the reported per-second
+    heart rates, and `pulse_coverage`: the share of visible person-seconds that report one.
+    """
+    boxes = np.array([f["box"] for f in summary["faces"]], np.float32).reshape(-1, 4)
+    tiles = np.array([f.tile_box for f in truth.faces], np.float32)
+    lt = np.maximum(tiles[:, None, :2], boxes[None, :, :2])
+    rb = np.minimum(tiles[:, None, 2:], boxes[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    on_tile = inter / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1e-9)[None] > 0.5
+    ids = np.array([f["face_id"] for f in summary["faces"]])
+    person_of = {int(ids[j]): int(on_tile[:, j].argmax()) for j in range(len(ids)) if on_tile[:, j].any()}
+    bpm_of = {
+        f["face_id"]: {int(row[0]): row[1] for row in f["pulse"]["series"] if row[1] is not None}
+        for f in summary["faces"]
+    }
+    agree = seen = 0
+    errors: list[float] = []
+    for t, entries in timeline:
+        for face_id, label in entries:
+            person = person_of.get(face_id)
+            if person is None or not truth.expected_visible(person, t) or t >= truth.duration_s:
+                continue
+            seen += 1
+            agree += label == truth.expected_label(person, t)
+            if t in bpm_of.get(face_id, {}):
+                errors.append(abs(bpm_of[face_id][t] - truth.faces[person].bpm))
+    visible = sum(
+        truth.expected_visible(i, t) for i in range(len(truth.faces)) for t in range(int(truth.duration_s))
+    )
+    return {
+        "ids_per_person": [int(n) for n in on_tile.sum(1)],
+        "shared_ids": int((on_tile.sum(0) > 1).sum()),
+        "expression_agreement": round(agree / max(seen, 1), 4),
+        "pulse_mae_bpm": round(float(np.mean(errors)), 2) if errors else None,
+        "pulse_coverage": round(len(errors) / max(visible, 1), 4),
+    }
