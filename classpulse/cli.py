@@ -97,7 +97,8 @@ def _export_emotion(args: argparse.Namespace) -> int:
     if missing:
         print(f"classpulse: no best.pt in {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    manifest = export_model(checkpoints, load_fer2013(args.data), args.to, version=args.version)
+    data = load_fer2013(args.data, votes=args.votes)
+    manifest = export_model(checkpoints, data, args.to, version=args.version)
     print(json.dumps(manifest["public_test"]))
     if args.photos:
         report = evaluate_file(args.photos, classifier=EmotionClassifier.load(args.to))
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex = export.add_parser("emotion", help="fp16 weights + manifest; several runs ship as an ensemble")
     ex.add_argument("runs", type=Path, nargs="+", help="training run folders (their best.pt is exported)")
     ex.add_argument("--data", type=Path, required=True, help="fer2013_train_publictest.npz, for PublicTest")
+    ex.add_argument("--votes", type=Path, help="FER+ votes npz: also measure against, and calibrate on, them")
     ex.add_argument("--to", type=Path, required=True, help="model folder, e.g. classpulse/emotion/weights")
     ex.add_argument("--version", required=True, help="version recorded in the manifest")
     ex.add_argument("--photos", type=Path, help="also measure on this <label>/ photo folder (manifest)")

@@ -1,7 +1,8 @@
 """The analysis pipeline: one streaming pass over the frames, then an offline pass over the tracks.
 
-frame -> faces (full MTCNN every `search_every_s` and after scene cuts; O-Net on the tracked boxes every
-         `detect_every_s`) -> tracks (flow + association, every frame)
+frame -> faces (full MTCNN every `search_every_s`, after scene cuts, and each `detect_every_s` while
+         searches keep finding newcomers; otherwise O-Net on the tracked boxes every `detect_every_s`)
+      -> tracks (flow + association, every frame)
       -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
 tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, report.
 """
@@ -150,6 +151,7 @@ class _StreamingAnalysis:
         self.emotion_every = _every(options.emotion_every_s, fps)
         self.tracker = FaceTracker()
         self.cuts = SceneCutDetector()
+        self.next_search = 0  # frame index of the next full search
         self.live: dict[int, TrackRecord] = {}
         self.done: list[TrackRecord] = []
         self.frames = 0
@@ -160,10 +162,17 @@ class _StreamingAnalysis:
             gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
             thumb = self.cuts.thumbnail(gray)
             boxes = self.tracker.advance(gray)
+        search = frame.index >= self.next_search or self.cuts.is_cut(thumb)
         with self.clock("detect"):
-            detections = self._detect(frame, thumb, boxes)
+            if search:
+                self.cuts.detected(thumb)
+                detections = self.models.detector.detect([frame.rgb])[0]
+            else:
+                detections = self._refine(frame, boxes)
         with self.clock("track"):
             update = self.tracker.update(gray, detections)
+        if search:  # while searches keep finding newcomers, search again at the next detection round
+            self.next_search = frame.index + (self.detect_every if update.started else self.search_every)
         self._end(update.ended)
         faces = update.visible
         if not len(faces):
@@ -179,13 +188,10 @@ class _StreamingAnalysis:
                 for record, p in zip(records, probs, strict=True):
                     record.add_emotion(frame.t, p)
 
-    def _detect(self, frame: Frame, thumb: np.ndarray, tracked: np.ndarray) -> Faces | None:
-        """Full MTCNN every `search_every` frames and after a cut (it finds newcomers); O-Net on the tracked
-        boxes every `detect_every` frames (it confirms and re-centres known faces); None in between."""
+    def _refine(self, frame: Frame, tracked: np.ndarray) -> Faces | None:
+        """O-Net on the tracked boxes every `detect_every` frames (it confirms and re-centres known faces);
+        None in between."""
         detector = self.models.detector
-        if frame.index % self.search_every == 0 or self.cuts.is_cut(thumb):
-            self.cuts.detected(thumb)
-            return detector.detect([frame.rgb])[0]
         if frame.index % self.detect_every == 0 and len(tracked):
             refined = detector.refine(frame.rgb, tracked)
             return refined[refined.confidence >= detector.min_confidence]
@@ -238,8 +244,9 @@ def _models_info(
         },
         "tracker": {
             "method": (
-                "full MTCNN every search interval and after scene cuts, MTCNN's O-Net on the tracked boxes "
-                "every detection interval, Lucas-Kanade optical flow between them, Hungarian association"
+                "full MTCNN every search interval, after scene cuts and while searches find newcomers; "
+                "MTCNN's O-Net on the tracked boxes every detection interval; Lucas-Kanade optical flow "
+                "between them; Hungarian association"
             ),
             "search_every_s": options.search_every_s,
             "max_misses": tracker.max_misses,

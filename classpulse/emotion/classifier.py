@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from classpulse.emotion.calibration import softmax_at
 from classpulse.emotion.model import EMOTION_LABELS, inference_net, preprocess
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
@@ -57,14 +58,14 @@ def precision_name(bf16: bool) -> str:
 
 
 @torch.inference_mode()
-def predict_proba(
+def predict_log_proba(
     nets: nn.Module | Sequence[nn.Module],
     crops: np.ndarray,
     batch_size: int = 32,
     tta: bool = True,
 ) -> np.ndarray:
-    """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32: the softmax of the log-probabilities
-    averaged over the nets and, with `tta`, over each crop and its mirror image."""
+    """Crops (n, 48, 48) uint8 -> log-probabilities (n, 7) float32 averaged over the nets and, with `tta`,
+    over each crop and its mirror image (not renormalised: `softmax_at` does that)."""
     nets = [nets] if isinstance(nets, nn.Module) else list(nets)
     for net in nets:
         net.eval()
@@ -76,8 +77,21 @@ def predict_proba(
         for net in nets:
             log_probs += torch.log_softmax(net(views).float(), dim=1)
         per_view = log_probs.view(-1, len(x), len(EMOTION_LABELS))
-        out[start : start + len(x)] = torch.softmax(per_view.mean(0) / len(nets), dim=1).numpy()
+        out[start : start + len(x)] = (per_view.mean(0) / len(nets)).numpy()
     return out
+
+
+def predict_proba(
+    nets: nn.Module | Sequence[nn.Module],
+    crops: np.ndarray,
+    batch_size: int = 32,
+    tta: bool = True,
+    temperature: float = 1.0,
+) -> np.ndarray:
+    """Crops (n, 48, 48) uint8 -> probabilities (n, 7) float32: the softmax, at `temperature`, of the
+    log-probabilities averaged over the nets and views (`predict_log_proba`)."""
+    log_probs = predict_log_proba(nets, crops, batch_size=batch_size, tta=tta)
+    return softmax_at(log_probs, temperature).astype(np.float32)
 
 
 def load_member(directory: Path, member: dict[str, Any], bf16: bool) -> nn.Module:
@@ -115,7 +129,8 @@ class EmotionClassifier:
         return f"{self.manifest['name']}-{self.manifest['version']}"
 
     def predict_proba(self, crops: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """Crops (n, 48, 48) uint8 -> probabilities (n, 7), flip test-time augmentation included."""
+        """Crops (n, 48, 48) uint8 -> calibrated probabilities (n, 7), mirror views included."""
         if len(crops) == 0:
             return np.zeros((0, len(EMOTION_LABELS)), dtype=np.float32)
-        return predict_proba(self.nets, crops, batch_size=batch_size, tta=True)
+        temperature = self.manifest.get("calibration", {}).get("temperature", 1.0)
+        return predict_proba(self.nets, crops, batch_size=batch_size, tta=True, temperature=temperature)

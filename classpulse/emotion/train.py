@@ -33,7 +33,15 @@ from torch.optim.swa_utils import AveragedModel
 
 from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.augment import augment
-from classpulse.emotion.classifier import MANIFEST_NAME, native_bf16, precision_name, predict_proba, sha256_of
+from classpulse.emotion.calibration import expected_calibration_error, fit_temperature, softmax_at
+from classpulse.emotion.classifier import (
+    MANIFEST_NAME,
+    native_bf16,
+    precision_name,
+    predict_log_proba,
+    predict_proba,
+    sha256_of,
+)
 from classpulse.emotion.ferplus import load_votes, majority, readable_weight, vote_distribution
 from classpulse.emotion.metrics import classification_report
 from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, inference_net
@@ -261,13 +269,26 @@ def export_model(
 ) -> dict:
     """Write fp16 weights of each checkpoint and a manifest into `dest`; several checkpoints ship as an
     ensemble. PublicTest metrics are measured on the exported weights, per member and for the whole model,
-    in the precision `EmotionClassifier` will use on this machine (recorded as `precision`)."""
+    in the precision `EmotionClassifier` will use on this machine (recorded as `precision`): against the
+    original labels and, when `data` has votes, against the FER+ majority, which then also calibrates the
+    model's temperature (`calibration`)."""
     bf16 = native_bf16()
+    keys = ("n", "accuracy", "macro_f1", "recall")
+    reference, valid = (
+        majority(data["val_votes"])
+        if "val_votes" in data
+        else (data["val_y"], np.ones(len(data["val_y"]), bool))
+    )
 
     def public_test(nets: list[torch.nn.Module]) -> dict:
-        pred = predict_proba(nets, data["val_x"], batch_size=32).argmax(1)
+        pred = predict_log_proba(nets, data["val_x"], batch_size=32).argmax(1)
         val = classification_report(data["val_y"], pred)
-        return {k: val[k] for k in ("accuracy", "macro_f1", "recall")}
+        scores = {k: val[k] for k in keys}
+        if "val_votes" in data:
+            scores["ferplus"] = {
+                k: v for k, v in classification_report(reference[valid], pred[valid]).items() if k in keys
+            }
+        return scores
 
     kind = ARCHITECTURE if len(checkpoints) == 1 else f"ensemble of {len(checkpoints)} {ARCHITECTURE}"
     members, nets, payloads = [], [], {}
@@ -298,14 +319,27 @@ def export_model(
             "labels": list(EMOTION_LABELS),
             "input": "48x48 grayscale, per-image standardised; flip TTA, log-probabilities averaged",
             "precision": precision_name(bf16),
-            "training_data": "FER2013 Training (28,709 images)",
+            "training_data": "FER2013 Training (28,709 images)"
+            + (", FER+ vote distributions as targets" if "train_votes" in data else ""),
             "selection_split": "FER2013 PublicTest (3,589 images)",
             "public_test": public_test(nets),
+            "calibration": _calibration(predict_log_proba(nets, data["val_x"])[valid], reference[valid]),
             "date": dt.date.today().isoformat(),
             "members": members,
         }
         _write_manifest(tmp[MANIFEST_NAME], manifest)
     return manifest
+
+
+def _calibration(log_probs: np.ndarray, labels: np.ndarray) -> dict:
+    """The fitted temperature and the expected calibration error before and after, on PublicTest."""
+    temperature = fit_temperature(log_probs, labels)
+    return {
+        "method": "temperature scaling, fitted on PublicTest by negative log-likelihood",
+        "temperature": round(temperature, 4),
+        "ece_before": round(expected_calibration_error(softmax_at(log_probs, 1.0), labels), 4),
+        "ece_after": round(expected_calibration_error(softmax_at(log_probs, temperature), labels), 4),
+    }
 
 
 def record_photo_check(model_dir: Path, report: dict, source: str) -> dict:

@@ -41,10 +41,12 @@ class _Track:
 
 @dataclass
 class TrackerUpdate:
-    """`visible`: the faces seen in this frame, with `track_id` set; `ended`: ids that will not return."""
+    """`visible`: the faces seen in this frame, with `track_id` set; `ended`: ids that will not return;
+    `started`: how many tracks the detections of this frame opened."""
 
     visible: Faces
     ended: list[int]
+    started: int = 0
 
 
 class FaceTracker:
@@ -101,8 +103,9 @@ class FaceTracker:
         if gray is not self._gray:
             self.advance(gray)
         ended: list[int] = []
+        started = 0
         if detections is not None:
-            ended = self._associate(detections)
+            ended, started = self._associate(detections)
         live = [t for t in self._tracks if t.misses == 0]
         visible = Faces(
             np.array([t.box for t in live]).reshape(-1, 4),
@@ -110,7 +113,7 @@ class FaceTracker:
             np.array([t.landmarks for t in live]).reshape(-1, 5, 2),
             np.array([t.track_id for t in live], dtype=np.int64),
         )
-        return TrackerUpdate(visible=visible, ended=ended)
+        return TrackerUpdate(visible=visible, ended=ended, started=started)
 
     def finish(self) -> list[int]:
         """End every remaining track (end of video)."""
@@ -151,7 +154,8 @@ class FaceTracker:
             return np.zeros((0, 1, 2), np.float32)
         return (pts + np.array([x1, y1], np.float32)).astype(np.float32)
 
-    def _associate(self, detections: Faces) -> list[int]:
+    def _associate(self, detections: Faces) -> tuple[list[int], int]:
+        """Match detections to tracks, open tracks for the rest; returns (ended ids, tracks opened)."""
         tracks = self._tracks
         matched_t: set[int] = set()
         matched_d: set[int] = set()
@@ -197,5 +201,6 @@ class FaceTracker:
                         self._seed_points(box),
                     )
                 )
+        started = len(survivors) - (len(tracks) - len(ended))
         self._tracks = survivors
-        return ended
+        return ended, started
