@@ -194,7 +194,7 @@ class _StreamingAnalysis:
         detector = self.models.detector
         if frame.index % self.detect_every == 0 and len(tracked):
             refined = detector.refine(frame.rgb, tracked)
-            return refined[refined.confidence >= detector.min_confidence]
+            return refined[refined.confidence >= detector.refine_min_confidence]
         return None
 
     def finish(self) -> list[TrackRecord]:

@@ -120,8 +120,12 @@ class FaceDetector:
     """The MTCNN cascade (`detect`) and its last stage alone on tracked boxes (`refine`).
 
     The smallest face searched for follows the frame size (`min_face_px_for`); `min_confidence` drops the
-    weak detections that MTCNN's last stage lets through on posters, hands and patterned clothing.
+    weak detections that MTCNN's last stage lets through on posters, hands and patterned clothing. A face
+    already tracked has passed that cut once: `refine_min_confidence`, O-Net's own threshold in the cascade,
+    keeps it while O-Net still sees a face there (at 0.92, tracked faces scoring 0.90-0.95 blinked out).
     """
+
+    refine_min_confidence = STAGE_THRESHOLDS[2]
 
     name = "facenet-pytorch MTCNN"
 

@@ -22,6 +22,10 @@ from scipy.optimize import linear_sum_assignment
 from classpulse.faces.detections import Faces
 
 FLOW_SHORT_SIDE = 360
+# A face's flow is trusted when at least MIN_AGREEING of its points move within MAX_SPREAD face sizes of
+# their median and that median moves less than MAX_STEP face sizes in one frame (a head in a lecture moves
+# a few percent of its size per frame; corners left on a background that replaced the face scatter).
+MIN_AGREEING, MAX_SPREAD, MAX_STEP = 0.5, 0.1, 0.25
 _LK_PARAMS = {
     "winSize": (15, 15),
     "maxLevel": 2,
@@ -132,15 +136,28 @@ class FaceTracker:
         for track in moving:
             n = len(track.points)
             good = ok[start : start + n]
-            if good.sum() >= 4:
-                moved = p1[start : start + n][good] - p0[start : start + n][good]
-                shift = np.median(moved, axis=0).reshape(2) / self._scale
-                track.box = track.box + np.tile(shift, 2)
-                track.landmarks = track.landmarks + shift
-                track.points = p1[start : start + n][good].reshape(-1, 1, 2)
-            else:
-                track.points = np.zeros((0, 1, 2), np.float32)
+            moved = (p1[start : start + n] - p0[start : start + n]).reshape(-1, 2)[good] / self._scale
             start += n
+            shift = self._coherent_shift(moved, Faces(track.box, [0.0], track.landmarks).sizes[0])
+            if shift is None:  # the face left, or was covered: hold the box until a detection decides
+                track.points = np.zeros((0, 1, 2), np.float32)
+                continue
+            track.box = track.box + np.tile(shift, 2)
+            track.landmarks = track.landmarks + shift
+            track.points = p1[start - n : start][good].reshape(-1, 1, 2)
+
+    @staticmethod
+    def _coherent_shift(moved: np.ndarray, face_px: float) -> np.ndarray | None:
+        """The median displacement (2,) of a face's tracked points (k, 2), full-size pixels, or None when
+        it is not a face moving: too few points, points moving apart (a face vanishing into background
+        drags its corners anywhere), or a jump of more than MAX_STEP face sizes in one frame."""
+        if len(moved) < 4:
+            return None
+        shift = np.median(moved, axis=0)
+        agree = np.linalg.norm(moved - shift, axis=1) <= MAX_SPREAD * face_px
+        if agree.mean() < MIN_AGREEING or np.linalg.norm(shift) > MAX_STEP * face_px:
+            return None
+        return shift
 
     def _seed_points(self, box: np.ndarray) -> np.ndarray:
         """Corners inside the box, found in its own crop of the flow-size frame (flow coordinates)."""
