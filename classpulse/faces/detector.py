@@ -58,10 +58,18 @@ class FaceDetector:
 
     @torch.inference_mode()
     def detect(self, frames: list[np.ndarray]) -> list[Faces]:
-        """Frames (h, w, 3) uint8 RGB, all the same size -> one `Faces` per frame."""
+        """Frames (h, w, 3) uint8 RGB, all the same size -> one `Faces` per frame.
+
+        Frames whose short side is under the smallest face searched for give no faces: MTCNN's image pyramid
+        would have no level at all, and its first stage fails on the empty list (`torch.cat`).
+        """
         out: list[Faces] = []
-        if frames:
-            self._mtcnn.min_face_size = min_face_px_for(min(frames[0].shape[:2]))
+        if not frames:
+            return out
+        short_side = min(frames[0].shape[:2])
+        self._mtcnn.min_face_size = min_face_px_for(short_side)
+        if short_side < self._mtcnn.min_face_size:
+            return [Faces.empty() for _ in frames]
         for start in range(0, len(frames), self.batch_size):
             batch = np.stack(frames[start : start + self.batch_size])
             boxes, probs, points = self._mtcnn.detect(batch, landmarks=True)
