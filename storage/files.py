@@ -32,6 +32,14 @@ OUTPUT_MEDIA_TYPES: dict[str, str] = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
+def strip_control_characters(text: str) -> str:
+    """`text` without control and format characters (Unicode category C: NUL, escapes, bidi overrides).
+
+    PostgreSQL refuses NUL in text, and the others make names that display differently from what they are.
+    """
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+
+
 def safe_filename(name: str | None, default: str = "upload") -> str:
     """A client-supplied file name reduced to a harmless base name (no directories, no control characters)."""
     name = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
