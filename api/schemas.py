@@ -48,6 +48,10 @@ class VideoFacts(BaseModel):
     width: int | None = None
     height: int | None = None
     codec: str | None = None
+    warning: str | None = Field(
+        None,
+        description="set when decoding stopped early (truncated file); duration_s is then what was decoded",
+    )
 
 
 class JobLinks(BaseModel):

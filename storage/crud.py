@@ -263,8 +263,10 @@ def finish_job(
     succeeded: bool,
     error: str | None = None,
     wall_s: float | None = None,
+    video: dict | None = None,
 ) -> bool:
-    """End the attempt holding `lease`; False when it no longer holds the job."""
+    """End the attempt holding `lease`; False when it no longer holds the job. `video` replaces the probed
+    recording facts (the analysis found the file truncated)."""
     values: dict[str, Any] = {
         "status": JobStatus.SUCCEEDED if succeeded else JobStatus.FAILED,
         "stage": "done" if succeeded else "failed",
@@ -276,6 +278,8 @@ def finish_job(
         values["progress"] = 100.0
     if wall_s is not None:
         values["wall_s"] = wall_s
+    if video is not None:
+        values["video"] = video
     return bool(
         _update_jobs(session, Job.id == job_id, Job.lease == lease, Job.status == JobStatus.RUNNING, **values)
     )

@@ -246,8 +246,14 @@ class JobRunner:
         remove_tree(final)  # an attempt that renamed its outputs but died before recording success
         staging.rename(final)
         wall_s = (summary.get("processing") or {}).get("wall_s")
+        decoded = summary.get("video") or {}
+        video = None
+        if decoded.get("warning"):  # the customer sees on the job what the report says
+            video = {**(job.video or {}), "duration_s": decoded["duration_s"], "warning": decoded["warning"]}
         with session_scope(self.engine) as session:
-            recorded = crud.finish_job(session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s)
+            recorded = crud.finish_job(
+                session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s, video=video
+            )
         if not recorded:  # deleted while we were renaming: erase what we just published
             remove_tree(final)
             return "cancelled"
