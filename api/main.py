@@ -32,9 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue = JobQueue(settings, create_celery(settings))
         app.state.inference_limiter = anyio.CapacityLimiter(1)
         log.info(
-            "classpulse API: data in %s, database %s",
+            "classpulse API %s started: data in %s, database %s, log level %s",
+            __version__,
             settings.data_dir,
             settings.sqlalchemy_url.split("@")[-1],
+            settings.log_level,
         )
         try:
             yield

@@ -84,13 +84,13 @@ def list_api_keys(session: Session, *, customer: str | None = None) -> list[dict
     ]
 
 
-def revoke_api_key(session: Session, *, prefix: str) -> bool:
-    """Revoke the key with this prefix from now on; False if there is no such live key."""
+def revoke_api_key(session: Session, *, prefix: str) -> int | None:
+    """Revoke the key with this prefix from now on -> its customer's id; None if there is no such live key."""
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
     if row is None:
-        return False
+        return None
     row.revoked_at = utcnow()
-    return True
+    return row.customer_id
 
 
 # --- jobs: creation, reading, erasure ---------------------------------------------------------------------

@@ -75,8 +75,13 @@ class Layout:
         return self.data_dir / "celerybeat-schedule"
 
     def ensure(self) -> None:
+        """Create the folders, owner-only (0700): they hold recordings of people and results about them.
+
+        A data directory made by an earlier version (0755 under umask 022) is tightened too."""
         for path in (self.incoming, self.outputs):
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.data_dir, self.uploads, self.incoming, self.outputs):
+            path.chmod(0o700)
 
     def upload_path(self, job_id: str, filename: str) -> Path:
         return self.uploads / job_id / safe_filename(filename)
