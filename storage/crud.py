@@ -152,6 +152,12 @@ def list_jobs(session: Session, *, customer_id: int, limit: int, offset: int) ->
     return list(rows), count
 
 
+def count_jobs_by_status(session: Session) -> dict[str, int]:
+    """{status: number of jobs} over all customers (states without jobs are absent)."""
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: count for status, count in rows}
+
+
 def delete_job(session: Session, *, job_id: str) -> None:
     """Remove the record; archive bookkeeping keeps the file version (so it is not re-processed)."""
     session.execute(update(ArchiveFile).where(ArchiveFile.job_id == job_id).values(job_id=None))

@@ -110,6 +110,7 @@ async def image_emotions(
             limit_message=f"the image exceeds the limit of {settings.max_image_mb:g} MB",
         )
         assert form.path is not None
+        request.app.state.metrics.upload_bytes.labels("image").inc(form.size)
         try:
             image = await run_in_threadpool(_load_rgb, form.path, settings.max_image_pixels)
         except ValueError as exc:

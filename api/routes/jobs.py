@@ -90,6 +90,7 @@ async def create_job(
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
         assert form.path is not None
+        request.app.state.metrics.upload_bytes.labels("video").inc(form.size)
         try:
             info = await run_in_threadpool(probe, form.path)
             check_recording(info, settings)

@@ -183,6 +183,30 @@ def test_error_messages_say_what_is_wrong(app: App, clip: Path) -> None:
     assert not any((app.settings.data_dir / "uploads" / ".incoming").iterdir())
 
 
+def test_metrics_in_prometheus_format(app: App, clip: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    image = png(40, 30)
+    assert app.post("/v1/images/emotions", *multipart(("a.png", image))).status_code == 200
+    job = app.post("/v1/jobs", *multipart((clip.name, clip.read_bytes()))).json()
+    assert app.client.get(f"/v1/jobs/{job['id']}", headers=app.auth).status_code == 200
+    response = app.client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = [s for family in text_string_to_metric_families(response.text) for s in family.samples]
+
+    def value(name: str, **labels: str) -> float:
+        return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+    jobs = app.client.get("/v1/jobs", params={"limit": 100}, headers=app.auth).json()["data"]
+    assert value("classpulse_jobs", state="queued") == sum(j["status"] == "queued" for j in jobs) >= 1
+    assert value("classpulse_upload_bytes_total", kind="image") >= len(image)
+    assert value("classpulse_upload_bytes_total", kind="video") >= clip.stat().st_size
+    route = "/v1/jobs/{job_id}"
+    assert value("classpulse_http_request_duration_seconds_count", route=route, status="200") >= 1
+    assert not any(job["id"] in str(s.labels) for s in samples)  # ids never become label values
+    assert app.client.delete(f"/v1/jobs/{job['id']}", headers=app.auth).status_code == 204
+
+
 # --- a real uvicorn and worker: sockets, logs, file modes --------------------------------------------------
 
 
