@@ -7,14 +7,13 @@ tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import logging
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -221,7 +220,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
     records = state.finish()
     warning = truncation_warning(info.duration_s, state.frames / fps, fps)
     if warning:  # report what was decoded, not what the container declares
-        info = dataclasses.replace(info, duration_s=state.frames / fps)
+        info = replace(info, duration_s=state.frames / fps)
     if on_progress:
         on_progress("summarising", 1.0)
     face_of = merge_tracklets(
