@@ -13,7 +13,7 @@ import logging
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -29,7 +29,7 @@ from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
-from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary, truncation_warning
+from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
 from classpulse.video.probe import InputError, VideoInfo, probe
@@ -218,9 +218,6 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         if on_progress and frame.index % 10 == 0:
             on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
     records = state.finish()
-    warning = truncation_warning(info.duration_s, state.frames / fps, fps)
-    if warning:  # report what was decoded, not what the container declares
-        info = replace(info, duration_s=state.frames / fps)
     if on_progress:
         on_progress("summarising", 1.0)
     face_of = merge_tracklets(
@@ -248,7 +245,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         face_of,
         processing=processing,
         models=_models_info(models, options, state.tracker, min(width, height)),
-        warning=warning,
+        decoded_s=state.frames / fps,
     )
 
 

@@ -6,6 +6,7 @@ Pure functions of numbers: no video, no models, no files.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -217,17 +218,20 @@ def build_summary(
     *,
     processing: dict,
     models: dict,
-    warning: str | None = None,
+    decoded_s: float | None = None,
 ) -> dict:
     """-> {"summary": summary.json, "timeline": timeline.json, "rows": faces.csv rows}.
 
-    `warning` (from `truncation_warning`) is reported as `video.warning`; `info.duration_s` should then be
-    what was decoded."""
+    `decoded_s`: seconds of video actually decoded. When decoding stopped early (`truncation_warning`), the
+    summary covers that and says so in `video.warning`, instead of the duration the container declares."""
+    fps = processing["analysis_fps"]
+    warning = None if decoded_s is None else truncation_warning(info.duration_s, decoded_s, fps)
+    if warning:
+        info = replace(info, duration_s=decoded_s)
     grouped: dict[int, list[TrackRecord]] = defaultdict(list)
     for record in records:
         if record.track_id in face_of:
             grouped[face_of[record.track_id]].append(record)
-    fps = processing["analysis_fps"]
     faces = [_Face(fid, grouped[fid], fps) for fid in sorted(grouped)]
     seconds = list(range(int(np.floor(info.duration_s)) + 1))
     face_summaries, rows = [], []
