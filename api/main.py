@@ -10,7 +10,8 @@ import anyio
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from api.routes import health, images, jobs
+from api.metrics import LatencyMiddleware, Metrics
+from api.routes import health, images, jobs, metrics
 from classpulse import __version__
 from classpulse.settings import Settings, get_settings
 from storage.db import get_engine, init_db
@@ -32,9 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue = JobQueue(settings, create_celery(settings))
         app.state.inference_limiter = anyio.CapacityLimiter(1)
         log.info(
-            "classpulse API: data in %s, database %s",
+            "classpulse API %s started: data in %s, database %s, log level %s",
+            __version__,
             settings.data_dir,
             settings.sqlalchemy_url.split("@")[-1],
+            settings.log_level,
         )
         try:
             yield
@@ -48,7 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(settings.sqlalchemy_url)
+    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(images.router)
 

@@ -15,8 +15,12 @@ class JobCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    detect_every_s: float = Field(1.0, gt=0, le=60, description="seconds between face detections")
-    emotion_every_s: float = Field(0.5, gt=0, le=60, description="seconds between expression samples")
+    detect_every_s: float = Field(
+        1.0, gt=0, le=60, allow_inf_nan=False, description="seconds between face detections"
+    )
+    emotion_every_s: float = Field(
+        0.5, gt=0, le=60, allow_inf_nan=False, description="seconds between expression samples"
+    )
     pulse: bool = Field(True, description="estimate heart rate from the faces")
     title: str | None = Field(None, max_length=200, description="title printed on the report")
 
@@ -44,6 +48,10 @@ class VideoFacts(BaseModel):
     width: int | None = None
     height: int | None = None
     codec: str | None = None
+    warning: str | None = Field(
+        None,
+        description="set when decoding stopped early (truncated file); duration_s is then what was decoded",
+    )
 
 
 class JobLinks(BaseModel):

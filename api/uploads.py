@@ -8,6 +8,8 @@ as it arrives, stopping with 413 at the first byte over the limit.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -15,9 +17,17 @@ from typing import BinaryIO
 import anyio
 from fastapi import HTTPException, Request
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import (
+    DEFAULT_MAX_HEADER_SIZE,
+    MultipartParseError,
+    MultipartParser,
+    parse_options_header,
+)
+from starlette.requests import ClientDisconnect
 
-from storage.files import safe_filename
+from storage.files import safe_filename, strip_control_characters
+
+log = logging.getLogger(__name__)
 
 #: Bytes buffered in memory before they are written out (the only per-request memory besides small fields).
 WRITE_CHUNK = 1 << 20
@@ -91,7 +101,7 @@ class _Receiver:
             )
         if self.form.path is not None:
             raise _reject(422, "send exactly one file per request")
-        self.form.filename = params[b"filename"].decode("utf-8", "replace")
+        self.form.filename = strip_control_characters(params[b"filename"].decode("utf-8", "replace"))
         self.form.path = self.dest_dir / safe_filename(self.form.filename)
         self._in_file = True
 
@@ -109,7 +119,8 @@ class _Receiver:
 
     def on_part_end(self) -> None:
         if not self._in_file and self._part_name is not None:
-            self.form.fields[self._part_name] = self._field_value.decode("utf-8", "replace")
+            value = self._field_value.decode("utf-8", "replace")
+            self.form.fields[self._part_name] = strip_control_characters(value)
 
     def callbacks(self) -> dict:
         return {
@@ -154,13 +165,46 @@ def _reject(code: int, detail: str) -> UploadRejected:
     return UploadRejected(status_code=code, detail=detail)
 
 
+def _parse_error(exc: FormParserError) -> UploadRejected:
+    """A 422 that says what is wrong with the body, rather than only that it is malformed."""
+    if isinstance(exc, MultipartParseError) and "header size" in str(exc):
+        return _reject(
+            422,
+            f"a form part's header is longer than {DEFAULT_MAX_HEADER_SIZE} bytes "
+            "(is the file name that long? send a shorter one)",
+        )
+    return _reject(422, f"malformed multipart body ({exc})")
+
+
+async def _chunks(request: Request, idle_timeout_s: float) -> AsyncIterator[bytes]:
+    """The request body; 408 when the client sends nothing for `idle_timeout_s` (a stalled upload)."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise _reject(408, f"the upload stalled: no data for {idle_timeout_s:g} s") from None
+        yield chunk
+
+
 async def receive_form(
-    request: Request, *, dest_dir: Path, file_field: str, max_file_bytes: int, limit_message: str
+    request: Request,
+    *,
+    dest_dir: Path,
+    file_field: str,
+    max_file_bytes: int,
+    limit_message: str,
+    idle_timeout_s: float,
 ) -> ReceivedForm:
     """Parse the request body; the file part lands in `dest_dir` (which the caller creates and removes).
 
     Raises `UploadRejected`: 415 (not multipart), 413 (file over `max_file_bytes`, judged from
-    Content-Length before reading when possible), 422 (malformed form, no file, several files).
+    Content-Length before reading when possible), 408 (no data for `idle_timeout_s`), 422 (malformed form,
+    no file, several files), 400 (the client went away mid-upload; logged as one INFO line, since nobody
+    is left to answer).
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
@@ -173,7 +217,7 @@ async def receive_form(
     )
     try:
         parser = MultipartParser(params[b"boundary"], receiver.callbacks())
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, idle_timeout_s):
             parser.write(chunk)
             await receiver.flush()
         parser.finalize()
@@ -181,7 +225,18 @@ async def receive_form(
         if receiver.form.path is not None and receiver.file is None:  # an empty file part
             await anyio.to_thread.run_sync(receiver.form.path.write_bytes, b"")
     except FormParserError as exc:
-        raise _reject(422, "malformed multipart body") from exc
+        raise _parse_error(exc) from None
+    except ClientDisconnect:
+        log.info(
+            "upload to %s aborted by the client after %d bytes of the file",
+            request.url.path,
+            receiver.form.size,
+        )
+        raise _reject(400, "the client closed the connection before the upload was complete") from None
+    except UploadRejected as exc:
+        if exc.status_code == 408:
+            log.info("upload to %s stalled after %d bytes of the file", request.url.path, receiver.form.size)
+        raise
     finally:
         await receiver.close()
     if receiver.form.path is None:

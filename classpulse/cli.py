@@ -51,6 +51,8 @@ def _analyze(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
+    if summary["video"].get("warning"):
+        print(f"classpulse: warning: {args.video.name}: {summary['video']['warning']}", file=sys.stderr)
     if not args.quiet:
         p = summary["processing"]
         print(

@@ -315,6 +315,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         face_of,
         processing=processing,
         models=_models_info(models, options, state.tracker, min(width, height)),
+        decoded_s=state.frames / fps,
     )
 
 

@@ -9,20 +9,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
+#: New files 0600, new folders 0700.
+PRIVATE_UMASK = 0o077
+
 
 def _settings():
+    """The service's settings, with this process prepared for them (or None after printing why not).
+
+    Files and folders the service creates hold recordings, faces and results: owner-only (umask 077).
+    `classpulse.cli` leaves the root logger at WARNING for the analysis commands; the service commands log
+    at CLASSPULSE_LOG_LEVEL (uvicorn and Celery configure only their own loggers from it).
+    """
     from classpulse.settings import get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError: print it without a traceback
         print(f"classpulse: invalid configuration:\n{exc}", file=sys.stderr)
         return None
+    os.umask(PRIVATE_UMASK)
+    logging.getLogger().setLevel(settings.log_level)
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -122,13 +135,18 @@ def _key_store(action: Callable[[Any], Any]) -> tuple[int, Any]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
+    from classpulse.audit import audit
     from storage import crud
 
-    code, key = _key_store(
-        lambda s: crud.create_api_key(s, customer=crud.get_or_create_customer(s, name=args.customer))
-    )
+    def create(session) -> tuple[str, int]:
+        customer = crud.get_or_create_customer(session, name=args.customer)
+        return crud.create_api_key(session, customer=customer), customer.id
+
+    code, created = _key_store(create)
     if code:
         return code
+    key, customer_id = created
+    audit("api key created", customer_id=customer_id)
     print(key)
     print(
         f"API key for customer {args.customer!r}: shown once, stored only as a hash. "
@@ -148,14 +166,16 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
+    from classpulse.audit import audit
     from storage import crud
 
-    code, revoked = _key_store(lambda s: crud.revoke_api_key(s, prefix=args.prefix))
+    code, customer_id = _key_store(lambda s: crud.revoke_api_key(s, prefix=args.prefix))
     if code:
         return code
-    if not revoked:
+    if customer_id is None:
         print(f"classpulse: no live API key with prefix {args.prefix!r}", file=sys.stderr)
         return 1
+    audit("api key revoked", customer_id=customer_id)
     print(f"revoked API key {args.prefix}; requests with it now get 401", file=sys.stderr)
     return 0
 

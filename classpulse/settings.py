@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     max_upload_mb: float = Field(default=4096, gt=0)
     max_image_mb: float = Field(default=20, gt=0)
+    # Pixels, not bytes, are what decoding and detection cost: a black 9000x9000 PNG is 236 KB.
+    max_image_pixels: int = Field(default=50_000_000, ge=1)
+    max_video_pixels: int = Field(default=7680 * 4320, ge=1)
+    max_video_duration_s: float = Field(default=4 * 3600, gt=0)
+    # A client that sends nothing for this long is cut off (408) instead of holding a connection and a file.
+    upload_idle_timeout_s: float = Field(default=60, gt=0)
     keep_uploads: bool = False
 
     # Worker and job limits. The soft limit of one job is base + per_video_s * duration, capped at max.

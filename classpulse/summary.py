@@ -6,6 +6,7 @@ Pure functions of numbers: no video, no models, no files.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +30,21 @@ MOMENT_SMOOTHING_S = 3
 # 10 s windows (1 s apart, so >= 14 s of video): one window that clears the quality gate can still be a
 # wrong peak, as on compressed webcam video; several agreeing windows rarely are.
 MIN_ACCEPTED_WINDOWS = 5
+# Decoding that ends this much before the container's declared duration stopped early (a truncated or
+# corrupt file). Intact files on the shared clips end within 0.04 s of it (or run past it).
+TRUNCATION_TOLERANCE_S = 0.5
+TRUNCATION_TOLERANCE_FRAMES = 3
+
+
+def truncation_warning(declared_s: float, decoded_s: float, fps: float) -> str | None:
+    """A one-line warning when decoding stopped well before `declared_s` (seconds), else None."""
+    tolerance = max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRAMES / fps)
+    if decoded_s >= declared_s - tolerance:
+        return None
+    return (
+        f"decoding stopped at {decoded_s:.1f} s of the {declared_s:.1f} s the file declares (truncated or "
+        "corrupt file): this report covers only the part that could be decoded"
+    )
 
 
 def smooth_probabilities(times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S) -> np.ndarray:
@@ -202,13 +218,20 @@ def build_summary(
     *,
     processing: dict,
     models: dict,
+    decoded_s: float | None = None,
 ) -> dict:
-    """-> {"summary": summary.json, "timeline": timeline.json, "rows": faces.csv rows}."""
+    """-> {"summary": summary.json, "timeline": timeline.json, "rows": faces.csv rows}.
+
+    `decoded_s`: seconds of video actually decoded. When decoding stopped early (`truncation_warning`), the
+    summary covers that and says so in `video.warning`, instead of the duration the container declares."""
+    fps = processing["analysis_fps"]
+    warning = None if decoded_s is None else truncation_warning(info.duration_s, decoded_s, fps)
+    if warning:
+        info = replace(info, duration_s=decoded_s)
     grouped: dict[int, list[TrackRecord]] = defaultdict(list)
     for record in records:
         if record.track_id in face_of:
             grouped[face_of[record.track_id]].append(record)
-    fps = processing["analysis_fps"]
     faces = [_Face(fid, grouped[fid], fps) for fid in sorted(grouped)]
     seconds = list(range(int(np.floor(info.duration_s)) + 1))
     face_summaries, rows = [], []
@@ -233,6 +256,7 @@ def build_summary(
             "height": info.height,
             "codec": info.codec,
             "variable_frame_rate": info.variable_frame_rate,
+            "warning": warning,
         },
         "faces": face_summaries,
         "audience": _audience(timeline),

@@ -84,13 +84,13 @@ def list_api_keys(session: Session, *, customer: str | None = None) -> list[dict
     ]
 
 
-def revoke_api_key(session: Session, *, prefix: str) -> bool:
-    """Revoke the key with this prefix from now on; False if there is no such live key."""
+def revoke_api_key(session: Session, *, prefix: str) -> int | None:
+    """Revoke the key with this prefix from now on -> its customer's id; None if there is no such live key."""
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
     if row is None:
-        return False
+        return None
     row.revoked_at = utcnow()
-    return True
+    return row.customer_id
 
 
 # --- jobs: creation, reading, erasure ---------------------------------------------------------------------
@@ -150,6 +150,12 @@ def list_jobs(session: Session, *, customer_id: int, limit: int, offset: int) ->
         select(Job).where(where).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
     ).all()
     return list(rows), count
+
+
+def count_jobs_by_status(session: Session) -> dict[str, int]:
+    """{status: number of jobs} over all customers (states without jobs are absent)."""
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: count for status, count in rows}
 
 
 def delete_job(session: Session, *, job_id: str) -> None:
@@ -263,8 +269,10 @@ def finish_job(
     succeeded: bool,
     error: str | None = None,
     wall_s: float | None = None,
+    video: dict | None = None,
 ) -> bool:
-    """End the attempt holding `lease`; False when it no longer holds the job."""
+    """End the attempt holding `lease`; False when it no longer holds the job. `video` replaces the probed
+    recording facts (the analysis found the file truncated)."""
     values: dict[str, Any] = {
         "status": JobStatus.SUCCEEDED if succeeded else JobStatus.FAILED,
         "stage": "done" if succeeded else "failed",
@@ -276,6 +284,8 @@ def finish_job(
         values["progress"] = 100.0
     if wall_s is not None:
         values["wall_s"] = wall_s
+    if video is not None:
+        values["video"] = video
     return bool(
         _update_jobs(session, Job.id == job_id, Job.lease == lease, Job.status == JobStatus.RUNNING, **values)
     )

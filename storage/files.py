@@ -32,6 +32,14 @@ OUTPUT_MEDIA_TYPES: dict[str, str] = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
+def strip_control_characters(text: str) -> str:
+    """`text` without control and format characters (Unicode category C: NUL, escapes, bidi overrides).
+
+    PostgreSQL refuses NUL in text, and the others make names that display differently from what they are.
+    """
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+
+
 def safe_filename(name: str | None, default: str = "upload") -> str:
     """A client-supplied file name reduced to a harmless base name (no directories, no control characters)."""
     name = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
@@ -67,8 +75,13 @@ class Layout:
         return self.data_dir / "celerybeat-schedule"
 
     def ensure(self) -> None:
+        """Create the folders, owner-only (0700): they hold recordings of people and results about them.
+
+        A data directory made by an earlier version (0755 under umask 022) is tightened too."""
         for path in (self.incoming, self.outputs):
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.data_dir, self.uploads, self.incoming, self.outputs):
+            path.chmod(0o700)
 
     def upload_path(self, job_id: str, filename: str) -> Path:
         return self.uploads / job_id / safe_filename(filename)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import tiny_video
+
 
 def _analyze(video: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -43,10 +45,22 @@ def _audio_only(path: Path) -> None:
     )
 
 
+def _too_small(path: Path) -> None:
+    """2x2 pixels: no face fits (issue 17: it was accepted and crashed in the detector)."""
+    tiny_video(path)
+
+
 @pytest.mark.parametrize(
     "make",
-    [lambda p: p.write_bytes(b""), lambda p: p.write_text("not a video"), _truncated, _audio_only, None],
-    ids=["zero-bytes", "text", "truncated", "audio-only", "missing"],
+    [
+        lambda p: p.write_bytes(b""),
+        lambda p: p.write_text("not a video"),
+        _truncated,
+        _audio_only,
+        _too_small,
+        None,
+    ],
+    ids=["zero-bytes", "text", "truncated", "audio-only", "too-small", "missing"],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, make) -> None:
     video = tmp_path / "lecture.mp4"

@@ -14,6 +14,7 @@ from classpulse.summary import (
     _Face,
     _face_summary,
     smooth_probabilities,
+    truncation_warning,
 )
 from classpulse.track_record import TrackRecord
 
@@ -87,3 +88,12 @@ def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
     accepted = [b for b in enough if b is not None]
     assert summary["pulse"]["mean_bpm"] == pytest.approx(np.mean(accepted), abs=0.05)
     assert summary["pulse"]["baseline_bpm"] == pytest.approx(np.median(accepted))
+
+
+def test_truncation_warning_only_when_decoding_stopped_early() -> None:
+    # Measured on the shared clips: intact files end within 0.04 s of their declared duration, or past it.
+    assert truncation_warning(19.685, 19.645, 23.98) is None
+    assert truncation_warning(9.176, 10.01, 29.97) is None
+    # The first 60,000 bytes of the 3.4 s group clip decode to 9 frames at 12 fps (issue 17).
+    warning = truncation_warning(3.417, 9 / 12, 12.0)
+    assert warning is not None and warning.startswith("decoding stopped at 0.8 s of the 3.4 s")

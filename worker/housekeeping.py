@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from classpulse.audit import audit
 from classpulse.settings import Settings, get_settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
@@ -112,6 +113,7 @@ def purge(*, settings: Settings, now: dt.datetime | None = None) -> dict[str, in
             layout.erase_job(job.id, job.source_path if job.source == JobSource.UPLOAD else None)
             with session_scope(engine) as session:
                 crud.delete_job(session, job_id=job.id)
+            audit("job erased", customer_id=job.customer_id, job_id=job.id, reason="retention")
             counts["jobs"] += 1
     counts["orphans"] = _sweep_orphans(engine=engine, layout=layout, now=now)
     if any(counts.values()):
@@ -176,6 +178,7 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
     ago are left for a later scan (they may still be being copied). Unreadable files become failed jobs with
     the reason, so the customer sees them and they are not probed again.
     """
+    from classpulse.limits import check_recording
     from classpulse.video.probe import InputError, probe
 
     counts = {"seen": 0, "enqueued": 0, "invalid": 0, "settling": 0}
@@ -203,7 +206,9 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
                 continue
         video, error = None, None
         try:
-            video = probe(path).facts()
+            info = probe(path)
+            check_recording(info, settings)
+            video = info.facts()
         except InputError as exc:
             error = str(exc)
         relative = str(path.relative_to(root))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classpulse.settings import Settings
 from storage import crud
@@ -35,6 +36,11 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
     "writing report": (93.0, 99.0),
     "done": (99.0, 99.0),
 }
+
+
+#: Errors that another attempt may not meet: disk, network and database hiccups, memory held by other jobs.
+#: Anything else (a ValueError deep in the analysis, a bug) happens again on every attempt: fail at once.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, MemoryError, OperationalError, InterfaceError)
 
 
 class JobCancelled(Exception):
@@ -211,6 +217,9 @@ class JobRunner:
 
             if isinstance(exc, InputError):
                 return self._fail(job, lease, staging, str(exc))
+            if not isinstance(exc, TRANSIENT_ERRORS):
+                log.error("job %s: deterministic error while %s", job_id, heartbeat.stage, exc_info=exc)
+                return self._fail(job, lease, staging, _customer_error(exc, heartbeat.stage))
             return self._retry_or_fail(job, lease, staging, exc, heartbeat)
         return self._publish(job, lease, staging, summary)
 
@@ -237,8 +246,14 @@ class JobRunner:
         remove_tree(final)  # an attempt that renamed its outputs but died before recording success
         staging.rename(final)
         wall_s = (summary.get("processing") or {}).get("wall_s")
+        decoded = summary.get("video") or {}
+        video = None
+        if decoded.get("warning"):  # the customer sees on the job what the report says
+            video = {**(job.video or {}), "duration_s": decoded["duration_s"], "warning": decoded["warning"]}
         with session_scope(self.engine) as session:
-            recorded = crud.finish_job(session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s)
+            recorded = crud.finish_job(
+                session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s, video=video
+            )
         if not recorded:  # deleted while we were renaming: erase what we just published
             remove_tree(final)
             return "cancelled"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import logging
 import os
 import shutil
 import uuid
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsDep
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
+from classpulse.audit import audit
 from classpulse.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope
@@ -27,11 +27,12 @@ from storage.models import Job, JobSource, JobStatus
 from worker.jobs import enqueue_job
 from worker.queue import JobQueue
 
-log = logging.getLogger(__name__)
-
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 OutputName = enum.StrEnum("OutputName", {name.replace(".", "_"): name for name in OUTPUT_MEDIA_TYPES})
+
+#: Beyond any real job list, and within a 32-bit signed integer on every database (a larger one was a 500).
+MAX_OFFSET = 2**31 - 1
 
 NOT_FOUND = {"model": Message, "description": "no such job for this customer"}
 UNAUTHORIZED = {"model": Message, "description": "missing or invalid API key"}
@@ -69,6 +70,7 @@ async def create_job(
     """Upload one recording (multipart field `file`) with optional analysis options as form fields.
 
     The body is streamed to disk; the recording is probed before it is accepted."""
+    from classpulse.limits import check_recording
     from classpulse.video.probe import InputError, probe
 
     incoming = layout.incoming / uuid.uuid4().hex
@@ -79,6 +81,7 @@ async def create_job(
             request,
             dest_dir=incoming,
             file_field="file",
+            idle_timeout_s=settings.upload_idle_timeout_s,
             max_file_bytes=settings.max_upload_bytes,
             limit_message=limit,
         )
@@ -87,8 +90,10 @@ async def create_job(
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
         assert form.path is not None
+        request.app.state.metrics.upload_bytes.labels("video").inc(form.size)
         try:
             info = await run_in_threadpool(probe, form.path)
+            check_recording(info, settings)
         except InputError as exc:  # probe's reasons name the file, never our storage path
             raise HTTPException(status_code=422, detail=str(exc)) from None
         video = info.facts()
@@ -156,7 +161,7 @@ def list_jobs(
     session: SessionDep,
     customer: CurrentCustomer,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobsPublic:
     """The caller's jobs, newest first."""
     jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset)
@@ -227,5 +232,5 @@ def delete_job(
     session.commit()
     layout.erase_job(job.id, source_path)
     queue.forget(job.id)
-    log.info("job %s erased at the request of customer %s", job.id, customer.id)
+    audit("job erased", customer_id=customer.id, job_id=job.id, reason="customer request")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

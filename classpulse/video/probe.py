@@ -10,6 +10,8 @@ import ffmpeg
 
 # ffmpeg will "play" these as a video stream: text files (tty demuxer) and still images.
 NOT_VIDEO_CONTAINERS = {"tty", "image2"}
+#: MTCNN looks at 12x12 cells (`classpulse.faces.detector.SMALLEST_FACE_PX`): a smaller frame holds no face.
+MIN_FRAME_SIDE_PX = 12
 
 
 class InputError(ValueError):
@@ -110,6 +112,11 @@ def probe(path: Path) -> VideoInfo:
     width, height = int(stream.get("width", 0)), int(stream.get("height", 0))
     if width <= 0 or height <= 0:
         raise InputError(f"{path.name}: the video stream has no frame size")
+    if min(width, height) < MIN_FRAME_SIDE_PX:
+        raise InputError(
+            f"{path.name}: {width}x{height} pixels is too small to contain a face "
+            f"(at least {MIN_FRAME_SIDE_PX} px on each side)"
+        )
     if _rotation(stream) in (90, 270):
         width, height = height, width
     avg, nominal = _rate(stream.get("avg_frame_rate")), _rate(stream.get("r_frame_rate"))

@@ -34,3 +34,10 @@ def test_faces_container_indexing_and_merge() -> None:
     assert faces[1].xyxy.shape == (1, 4)
     merged = Faces.merge([faces, Faces.empty(), faces[0]])
     assert len(merged) == 3 and merged.track_id.tolist() == [-1, -1, -1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (10, 10), (11, 30), (5, 400), (12, 12)])
+def test_frames_smaller_than_the_smallest_face_give_no_faces(detector, shape: tuple[int, int]) -> None:
+    # MTCNN's pyramid is empty below 12 px on the short side; it used to crash in torch.cat (issue 17).
+    frames = [np.zeros((*shape, 3), np.uint8)] * 2
+    assert [len(faces) for faces in detector.detect(frames)] == [0, 0]

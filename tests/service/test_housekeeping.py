@@ -327,3 +327,27 @@ def test_keep_uploads_keeps_the_recording(settings: Settings, queue, clip: Path)
     assert Path(job.source_path).is_file() and _row(keeping, job.id).source_path == job.source_path
     Layout(keeping.data_dir).erase_job(job.id, job.source_path)  # erasure removes it regardless
     assert not Path(job.source_path).exists()
+
+
+def test_deterministic_errors_fail_at_once(settings: Settings, queue, tmp_path: Path) -> None:
+    from tests.conftest import tiny_video
+
+    # Issue 17: a 2x2 recording was retried three times as transient, then failed as "internal error".
+    tiny = tmp_path / "tiny.mp4"
+    tiny_video(tiny)
+    runner = _runner(settings, queue)
+    small = _upload_job(settings, tiny)
+    assert runner.run(small.id) == "failed"
+    row = _row(settings, small.id)
+    assert (row.attempts, row.error) == (
+        1,
+        "x.mp4: 2x2 pixels is too small to contain a face (at least 12 px on each side)",
+    )
+    # Options the analysis refuses (a ValueError from the real AnalysisOptions): no retry either.
+    bad_options = _upload_job(settings, tiny)
+    with _session(settings) as session:
+        crud.get_job(session, job_id=bad_options.id).options = {"detect_every_s": 0}
+    assert runner.run(bad_options.id) == "failed"
+    row = _row(settings, bad_options.id)
+    assert row.attempts == 1 and row.error.startswith("internal error while starting (ValueError)")
+    assert "gave up" not in row.error

@@ -25,6 +25,8 @@ def test_defaults_and_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert settings.sqlalchemy_url == f"sqlite:///{tmp_path / 'classpulse' / 'classpulse.db'}"
     assert settings.broker_url == "redis://localhost:6379/0"
     assert settings.max_upload_bytes == 4096 * 1024 * 1024 and settings.keep_uploads is False
+    assert (settings.max_image_pixels, settings.max_video_pixels) == (50_000_000, 7680 * 4320)
+    assert (settings.max_video_duration_s, settings.upload_idle_timeout_s) == (4 * 3600, 60)
     # Time limits scale with the recording and are capped; the visibility timeout outlasts the longest job.
     assert settings.job_time_limits(60) == (600 + 4 * 60, 600 + 4 * 60 + HARD_LIMIT_GRACE_S)
     assert settings.job_time_limits(10 * 3600) == (6 * 3600, 6 * 3600 + HARD_LIMIT_GRACE_S)
