@@ -234,6 +234,8 @@ def _models_info(
             "precision": precision_name(models.classifier.bf16),
             "public_test_accuracy": manifest["public_test"]["accuracy"],
             "macro_f1": manifest["public_test"]["macro_f1"],
+            "public_test_ferplus_accuracy": manifest["public_test"].get("ferplus", {}).get("accuracy"),
+            "calibration": manifest.get("calibration"),
             "photos": manifest.get("photos"),
         },
         "face_detector": {

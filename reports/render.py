@@ -181,7 +181,7 @@ def build_context(summary: Mapping, timeline: Sequence) -> dict:
     moments = audience.get("moments") or []
     faces = [_face_context(f, duration) for f in faces_raw]
     emotion_model = models.get("emotion") or {}
-    accuracy = emotion_model.get("public_test_accuracy")
+    accuracy = emotion_model.get("public_test_ferplus_accuracy") or emotion_model.get("public_test_accuracy")
     file_name = video.get("file") or "recording"
     title = (video.get("title") or "").strip() or file_name
     css = STYLESHEET.read_text(encoding="utf-8")
