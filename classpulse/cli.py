@@ -32,6 +32,7 @@ def _analyze(args: argparse.Namespace) -> int:
     try:
         options = AnalysisOptions(
             detect_every_s=args.detect_every,
+            search_every_s=args.search_every,
             emotion_every_s=args.emotion_every,
             max_side=args.max_side,
             pulse=not args.no_pulse,
@@ -131,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="analyse one recording into a report folder")
     analyze.add_argument("video", type=Path)
     analyze.add_argument("--out", type=Path, required=True, help="output folder")
-    analyze.add_argument("--detect-every", type=float, default=1.0, help="seconds between face detections")
+    analyze.add_argument(
+        "--detect-every", type=float, default=1.0, help="seconds between re-checks of the tracked faces"
+    )
+    analyze.add_argument(
+        "--search-every", type=float, default=5.0, help="seconds between full-frame searches for new faces"
+    )
     analyze.add_argument(
         "--emotion-every", type=float, default=0.5, help="seconds between expression samples"
     )

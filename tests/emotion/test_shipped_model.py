@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classpulse.emotion.classifier import SHIPPED_DIR, EmotionClassifier, ModelIntegrityError, native_bf16
+from classpulse.emotion.classifier import (
+    FP32_ENV,
+    SHIPPED_DIR,
+    EmotionClassifier,
+    ModelIntegrityError,
+    native_bf16,
+)
 from classpulse.emotion.model import EMOTION_LABELS
 
 # The shipped model (classpulse-fer 0.3.0) scores 0.716 in bf16 and 0.717 in fp32 (flip TTA) on the first
@@ -69,6 +75,12 @@ def test_bf16_inference_gives_the_fp32_answers(val_slice) -> None:
     bf16 = EmotionClassifier.load(bf16=True).predict_proba(x)
     assert (fp32.argmax(1) == bf16.argmax(1)).mean() >= 0.99
     assert np.abs(fp32 - bf16).max() < 0.05
+
+
+def test_fp32_can_be_forced_where_bf16_is_native(monkeypatch) -> None:
+    monkeypatch.setenv(FP32_ENV, "1")
+    assert not native_bf16()
+    assert not EmotionClassifier.load().bf16
 
 
 def test_accuracy_on_a_fixed_validation_slice_stays_above_floor(classifier, val_slice) -> None:
