@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, heart_rate_series
+from classpulse.pulse.methods import get_method
 from classpulse.summary import pulse_summary
 from classpulse.video.probe import InputError, probe
 
@@ -75,6 +76,7 @@ def evaluate_pulse(
     (windows whose own SNR reached MIN_QUALITY_DB, the acceptance rule before tracking), and with a
     `truth` (bpm, or CSV as in `read_truth`): `truth_bpm`, `track_error_bpm`, `window_mae_bpm` over the
     reported windows and `coverage` (reported windows over all windows). InputError for bad input."""
+    get_method(method)  # an unknown name fails before any decoding
     reference = None if truth is None else read_truth(truth, video)
     pulse = _whole_frame_pulse(video, method=method) if whole_frame else _face_pulse(video, method=method)
     series = pulse["series"]

@@ -61,10 +61,11 @@ _FLOOR = 1e-9
 MAX_WINDOW_WEIGHT = 10.0
 # Gates, calibrated on noise (see module docstring). The average of more windows scatters less, so the
 # SNR its peak needs falls with the number of windows averaged: (windows, dB) points, interpolated in
-# log(windows) and held beyond the ends. Set at about the 99.5th percentile of pure-noise tracks (POS; 300
-# traces each of white, independent pink and common-mode pink noise, seeds 100-399): 20 s tracks (15
-# windows) p99 -0.8 / p99.5 -0.4 dB, 34 s (29 windows) -1.8 / -1.3 dB, 60 s and 140 s: see README.
-TRACK_QUALITY_GATE_DB: tuple[tuple[int, float], ...] = ((15, -0.3), (29, -1.2), (55, -1.8), (135, -2.9))
+# log(windows) and held beyond the ends. Each sits just above the 99.5th percentile of pure-noise tracks
+# (POS; 300 traces each of white, independent pink and common-mode pink noise, seeds 100-399; 99th /
+# 99.5th percentile / max): 20 s = 15 windows -0.79 / -0.40 / +0.63 dB; 34 s = 29 windows -1.80 / -1.28 /
+# -0.54; 60 s = 55 windows -2.55 / -2.35 / -1.35; 140 s = 135 windows -3.30 / -3.07 / -2.33.
+TRACK_QUALITY_GATE_DB: tuple[tuple[int, float], ...] = ((15, -0.3), (29, -1.2), (55, -2.2), (135, -2.9))
 # Fewer analysed windows than this (15 one-second steps span >= 24 s of video) give no track estimate:
 # shorter averages were not calibrated.
 MIN_TRACK_WINDOWS = 15
@@ -76,11 +77,13 @@ MIN_CONFIDENCE = 0.5
 @dataclass(frozen=True, slots=True)
 class TrackEstimate:
     """Whole-track heart rate: `bpm` (None when withheld), `quality_db` the SNR of the averaged spectrum
-    (None when fewer than MIN_TRACK_WINDOWS windows were analysed), `windows` how many were averaged."""
+    (None when fewer than MIN_TRACK_WINDOWS windows were analysed), `windows` how many were averaged,
+    `peak_bpm` the averaged spectrum's peak even when withheld (for evaluation, never for reports)."""
 
     bpm: float | None
     quality_db: float | None
     windows: int
+    peak_bpm: float | None = None
 
 
 def _refine_peak(spectrum: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -139,7 +142,7 @@ def track_estimate(
     bpm = float(_refine_peak(average[None, :], np.array([peak]))[0])
     quality = snr_db(average, SPECTRUM_BPM, float(SPECTRUM_BPM[peak]))
     gate = track_quality_gate_db(len(spectra)) if min_quality_db is None else min_quality_db
-    return TrackEstimate(bpm if quality >= gate else None, quality, len(spectra))
+    return TrackEstimate(bpm if quality >= gate else None, quality, len(spectra), bpm)
 
 
 def _log_transitions(dt: float) -> np.ndarray:
@@ -217,9 +220,12 @@ def track_series(
     (possibly several tracklets, in any order).
 
     A window with a spectrum is reported, at the path's rate, when its confidence reaches MIN_CONFIDENCE
-    and either the whole-track estimate passed its gate or the window's own SNR reached
-    `min_window_quality_db`; otherwise its bpm is withheld with REASON_LOW_QUALITY, or REASON_OFF_TRACK
-    when it had passed its own gate. Windows without a spectrum (not analysed) are kept as they are.
+    (so its own spectrum has a peak near the path) and either the whole-track estimate passed its gate or
+    the window's own SNR reached `min_window_quality_db`; otherwise its bpm is withheld with
+    REASON_LOW_QUALITY, or REASON_OFF_TRACK when it had passed its own gate. The confidence is required
+    even then to keep noise tracks silent: noise passes the 1 dB window gate in ~1 % of windows, so most
+    noise tracks of a minute hold one such window. Windows without a spectrum (not analysed) are kept as
+    they are.
     When two windows share a centre time (overlapping tracklets) the better one is kept.
     """
     by_t: dict[float, HeartRateWindow] = {}
