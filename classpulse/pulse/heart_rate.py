@@ -1,7 +1,8 @@
 """Heart rate from a pulse signal, and a per-window heart-rate series for one face track.
 
-The series is what the report plots: one entry per `step_s` seconds, each either a heart rate with its
-spectral quality or the reason it was withheld, so unreliable stretches can be shaded and explained.
+The series holds one entry per `step_s` seconds, each either a heart rate with its spectral quality or
+the reason it was withheld, and each analysed window's band spectrum. `classpulse.pulse.tracking` reads a
+face's windows together (whole-track estimate, Viterbi path) before the report plots them.
 """
 
 from __future__ import annotations

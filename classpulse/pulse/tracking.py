@@ -66,8 +66,8 @@ MAX_WINDOW_WEIGHT = 10.0
 # 99.5th percentile / max): 20 s = 15 windows -0.79 / -0.40 / +0.63 dB; 34 s = 29 windows -1.80 / -1.28 /
 # -0.54; 60 s = 55 windows -2.55 / -2.35 / -1.35; 140 s = 135 windows -3.30 / -3.07 / -2.33.
 TRACK_QUALITY_GATE_DB: tuple[tuple[int, float], ...] = ((15, -0.3), (29, -1.2), (55, -2.2), (135, -2.9))
-# Fewer analysed windows than this (15 one-second steps span >= 24 s of video) give no track estimate:
-# shorter averages were not calibrated.
+# Fewer analysed windows than this (a 20 s track has about 15) give no track estimate: shorter averages
+# were not calibrated.
 MIN_TRACK_WINDOWS = 15
 # Posterior confidence above which a tracked window's heart rate may be reported (pure noise: 99th
 # percentile 0.37-0.42 over 34 s traces; a clean pulse reaches 0.6-0.7).
