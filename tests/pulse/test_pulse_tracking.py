@@ -15,6 +15,7 @@ from classpulse.pulse.tracking import (
     track_series,
     viterbi_track,
 )
+from classpulse.summary import MIN_ACCEPTED_WINDOWS
 from tests.pulse.conftest import NOISE_KINDS, noise_trace
 
 
@@ -98,10 +99,13 @@ def test_a_window_that_passed_its_own_gate_but_not_the_path_says_so() -> None:
 
 
 @pytest.mark.parametrize("duration_s", [20.0, 34.0, 60.0])
-def test_noise_stays_below_both_gates_in_99_percent_of_tracks(duration_s: float) -> None:
-    """Calibration check on held-out seeds (the gates were set on seeds 0-99): 3 x 70 noise tracks of
-    realistic length; at most 1 % may get a track estimate or any reported window."""
-    estimates, tracks_reporting, windows, reported = 0, 0, 0, 0
+def test_noise_stays_below_the_gates_in_99_percent_of_trials(duration_s: float) -> None:
+    """Calibration check on held-out seeds (the gates were set on seeds 0-399): 3 x 70 noise tracks of
+    realistic length. At most 1 % of tracks may get a track estimate or a mean (MIN_ACCEPTED_WINDOWS
+    reported windows), at most 1 % of windows a reported rate. A few isolated windows may show in a noise
+    track's curve (at most 5 % of tracks; the per-window gate alone lets through one in ~8 % of 60 s
+    tracks), never enough for a mean."""
+    estimates, tracks_reporting, tracks_with_mean, windows, reported = 0, 0, 0, 0, 0
     n = 0
     for kind in NOISE_KINDS:
         for seed in range(5000, 5070):
@@ -110,9 +114,11 @@ def test_noise_stays_below_both_gates_in_99_percent_of_tracks(duration_s: float)
             estimates += tracked.estimate.bpm is not None
             n_reported = sum(w.bpm is not None for w in tracked.windows)
             tracks_reporting += n_reported > 0
+            tracks_with_mean += n_reported >= MIN_ACCEPTED_WINDOWS
             windows += sum(c is not None for c in tracked.confidence)
             reported += n_reported
-    print(f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_reporting}/{n} tracks and "
-          f"{reported}/{windows} windows reported")
-    assert estimates <= 0.01 * n
-    assert tracks_reporting <= 0.01 * n
+    print(f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_with_mean}/{n} with a mean, "
+          f"{tracks_reporting}/{n} tracks and {reported}/{windows} windows reported")
+    assert estimates <= 0.01 * n and tracks_with_mean <= 0.01 * n
+    assert reported <= 0.01 * windows
+    assert tracks_reporting <= 0.05 * n
