@@ -32,6 +32,7 @@ from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
 from classpulse.pulse.tracking import (
     MAX_RATE_CHANGE_BPM_PER_S,
     MIN_CONFIDENCE,
+    MIN_CONFIDENCE_OWN_GATE,
     MIN_TRACK_WINDOWS,
     TRACK_QUALITY_GATE_DB,
 )
@@ -211,6 +212,7 @@ def _models_info(
             "min_track_windows": MIN_TRACK_WINDOWS,
             "max_rate_change_bpm_per_s": MAX_RATE_CHANGE_BPM_PER_S,
             "min_confidence": MIN_CONFIDENCE,
+            "min_confidence_own_gate": MIN_CONFIDENCE_OWN_GATE,
         },
     }
 
