@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
-from classpulse.pulse.heart_rate import HeartRateWindow, heart_rate_series
+from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.summary import (
     MIN_ACCEPTED_WINDOWS,
     MOMENT_MIN_SEPARATION_S,
     _audience,
     _Face,
     _face_summary,
-    pulse_summary,
     smooth_probabilities,
 )
 from classpulse.track_record import TrackRecord
-from tests.pulse.conftest import synthetic_trace
 
 
 def test_smoothing_averages_neighbours_within_the_window() -> None:
@@ -89,15 +87,3 @@ def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
     accepted = [b for b in enough if b is not None]
     assert summary["pulse"]["mean_bpm"] == pytest.approx(np.mean(accepted), abs=0.05)
     assert summary["pulse"]["baseline_bpm"] == pytest.approx(np.median(accepted))
-
-
-def test_pulse_summary_tracks_real_windows_and_adds_the_track_fields() -> None:
-    rgb, times = synthetic_trace(75.0, duration_s=40.0, amplitude=0.001, seed=11)
-    pulse, windows = pulse_summary(heart_rate_series(rgb, times))
-    assert pulse["track_bpm"] == pytest.approx(75.0, abs=1.0)
-    assert pulse["track_quality_db"] >= pulse["track_min_quality_db"]
-    assert pulse["track_windows"] == sum(w.quality_db is not None for w in windows)
-    assert pulse["mean_bpm"] == pytest.approx(75.0, abs=1.5)
-    assert all(len(row) == 6 for row in pulse["series"])
-    assert pulse["accepted_windows"] == sum(row[1] is not None for row in pulse["series"])
-    assert all(0.0 <= row[5] <= 1.0 for row in pulse["series"] if row[5] is not None)
