@@ -45,7 +45,8 @@ REASON_TOO_FEW_SAMPLES = "too few samples"
 REASON_FACE_TOO_SMALL = "face too small"
 REASON_LOW_QUALITY = "low signal quality"
 # Set by classpulse.pulse.tracking: the window's own SNR passed, but the tracked heart-rate path does not
-# go through its peak (an isolated wrong peak).
+# support it (its peak lies off the path, as an isolated wrong peak does, or the path is too uncertain
+# there).
 REASON_OFF_TRACK = "disagrees with neighbouring windows"
 
 
