@@ -122,6 +122,21 @@ def _evaluate_emotion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_pulse(args: argparse.Namespace) -> int:
+    from classpulse.pulse.evaluate import evaluate_pulse
+    from classpulse.video.probe import InputError
+
+    try:
+        report = evaluate_pulse(
+            args.video, truth=args.truth, whole_frame=args.whole_frame, method=args.method
+        )
+    except (InputError, ValueError) as exc:
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="classpulse", description="Classpulse: engagement reports for recorded lectures."
@@ -195,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--predictions", type=Path, help="write predicted class indices (int array) here")
     ev.set_defaults(handler=_evaluate_emotion)
+    evp = evaluate.add_parser("pulse", help="heart rate of the largest face (or whole frame), vs a reference")
+    evp.add_argument("video", type=Path)
+    evp.add_argument("--truth", help="reference bpm, or a ground-truth CSV with a row for this file")
+    evp.add_argument("--whole-frame", action="store_true", help="the whole frame is skin (skin-only clips)")
+    evp.add_argument("--method", default="pos", help="pulse method: pos, chrom or green")
+    evp.set_defaults(handler=_evaluate_pulse)
 
     service_cli.register(sub)
     return parser

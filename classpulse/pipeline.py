@@ -33,6 +33,13 @@ from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
+from classpulse.pulse.tracking import (
+    MAX_RATE_CHANGE_BPM_PER_S,
+    MIN_CONFIDENCE,
+    MIN_CONFIDENCE_OWN_GATE,
+    MIN_TRACK_WINDOWS,
+    TRACK_QUALITY_GATE_DB,
+)
 from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
@@ -264,6 +271,11 @@ def _models_info(
             "stress_rise_fraction": RISE_FRACTION,
             "baseline_s": BASELINE_S,
             "min_accepted_windows": MIN_ACCEPTED_WINDOWS,
+            "track_quality_gate_db": [list(point) for point in TRACK_QUALITY_GATE_DB],
+            "min_track_windows": MIN_TRACK_WINDOWS,
+            "max_rate_change_bpm_per_s": MAX_RATE_CHANGE_BPM_PER_S,
+            "min_confidence": MIN_CONFIDENCE,
+            "min_confidence_own_gate": MIN_CONFIDENCE_OWN_GATE,
         },
     }
 

@@ -13,7 +13,9 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.pulse.stress import baseline_bpm, stress_flags
+from classpulse.pulse.tracking import track_quality_gate_db, track_series
 from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo
 
@@ -88,13 +90,42 @@ class _Face:
         return self.probs[min(near, key=lambda j: abs(self.emotion_times[j] - t))]
 
 
+def pulse_summary(series: list[HeartRateWindow]) -> tuple[dict, list[HeartRateWindow]]:
+    """One face's `heart_rate_series` windows (all its tracklets) -> (summary.json `pulse` object, the
+    final windows after tracking, sorted by t).
+
+    The windows are tracked (`classpulse.pulse.tracking.track_series`); the mean, baseline and rise flags
+    use only the reported windows, and only when there are at least MIN_ACCEPTED_WINDOWS of them. Series
+    rows are `[t, bpm|None, quality_db|None, reason|None, stress|None, confidence|None]`.
+    """
+    tracked = track_series(series)
+    windows, estimate = tracked.windows, tracked.estimate
+    accepted = [w.bpm for w in windows if w.bpm is not None]
+    enough = len(accepted) >= MIN_ACCEPTED_WINDOWS
+    flags = stress_flags(windows) if enough else [None] * len(windows)
+    summary = {
+        "mean_bpm": _round(float(np.mean(accepted)), 1) if enough else None,
+        "baseline_bpm": _round(baseline_bpm(windows), 1) if enough else None,
+        "accepted_windows": len(accepted),
+        "track_bpm": _round(estimate.bpm, 1),
+        "track_quality_db": _round(estimate.quality_db, 2),
+        "track_min_quality_db": (
+            _round(track_quality_gate_db(estimate.windows), 2) if estimate.quality_db is not None else None
+        ),
+        "track_windows": estimate.windows,
+        "series": [
+            [_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f, _round(c, 3)]
+            for w, f, c in zip(windows, flags, tracked.confidence, strict=True)
+        ],
+    }
+    return summary, windows
+
+
 def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
     labels, conf = face.probs.argmax(1), face.probs.max(1)
     counts = np.bincount(labels, minlength=len(EMOTION_LABELS)) / max(len(labels), 1)
-    accepted = [w.bpm for w in face.pulse if w.bpm is not None]
-    enough = len(accepted) >= MIN_ACCEPTED_WINDOWS
-    flags = stress_flags(face.pulse) if enough else [None] * len(face.pulse)
-    pulse_by_t = {round(w.t): w for w in face.pulse}
+    pulse, windows = pulse_summary(face.pulse)
+    pulse_by_t = {round(w.t): w for w in windows}
     emotions, rows = [], []
     for t in seconds:
         p = face.probs_at(t)
@@ -126,15 +157,7 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
             for name, stat in (("min", np.min), ("mean", np.mean), ("median", np.median))
         },
         "emotions": emotions,
-        "pulse": {
-            "mean_bpm": _round(float(np.mean(accepted)), 1) if enough else None,
-            "baseline_bpm": _round(baseline_bpm(face.pulse), 1) if enough else None,
-            "accepted_windows": len(accepted),
-            "series": [
-                [_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f]
-                for w, f in zip(face.pulse, flags, strict=True)
-            ],
-        },
+        "pulse": pulse,
     }
     return summary, rows
 

@@ -1,7 +1,9 @@
 """Everything observed about one tracklet while the video streams past, in compact typed buffers.
 
 About 40 bytes per face per frame (a 2-hour lecture with 30 faces always in view: ~260 MB), instead of
-hundreds for Python lists of small arrays; the skin-colour trace is dropped when the tracklet ends.
+hundreds for Python lists of small arrays; the skin-colour trace is dropped when the tracklet ends. What
+its pulse windows keep instead is one band spectrum per second (~0.6 kB per face and second, ~130 MB more
+for that lecture), for the whole-track estimate and peak tracking in classpulse.pulse.tracking.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ PULSE_REASONS: dict[str, str] = {
     "too few samples": "face missing or unusable for too much of the measuring window",
     "face too small": "face too small in the picture",
     "low signal quality": "pulse signal too weak or noisy (movement, lighting or compression)",
+    "disagrees with neighbouring windows": "a peak in this window alone, unlike the windows around it",
 }
 NO_REASON = "no reason recorded"
 
@@ -97,6 +98,10 @@ def _pulse_context(pulse: Mapping, duration: float | None) -> dict:
         "baseline_bpm": baseline,
         "reliable": mean_bpm is not None,
         "accepted_windows": pulse.get("accepted_windows"),
+        "track_bpm": pulse.get("track_bpm"),
+        "track_quality_db": pulse.get("track_quality_db"),
+        "track_min_quality_db": pulse.get("track_min_quality_db"),
+        "track_windows": pulse.get("track_windows"),
         "method": pulse.get("method"),
         "covered_s": len(series) * step,
         "unreliable_s": len(unreliable) * step,

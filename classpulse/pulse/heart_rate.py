@@ -1,13 +1,14 @@
 """Heart rate from a pulse signal, and a per-window heart-rate series for one face track.
 
-The series is what the report plots: one entry per `step_s` seconds, each either a heart rate with its
-spectral quality or the reason it was withheld, so unreliable stretches can be shaded and explained.
+The series holds one entry per `step_s` seconds, each either a heart rate with its spectral quality or
+the reason it was withheld, and each analysed window's band spectrum. `classpulse.pulse.tracking` reads a
+face's windows together (whole-track estimate, Viterbi path) before the report plots them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +18,11 @@ from classpulse.pulse.methods import HR_BAND_BPM, get_method
 HR_RESOLUTION_BPM = 0.1
 # SNR template half-width around the peak and its first harmonic (de Haan & Jeanne 2013 use +-0.1 Hz).
 SNR_HALF_WIDTH_BPM = 6.0
+# Every analysed window also keeps its band spectrum sampled on this grid (bpm), for the whole-track
+# estimate and the peak tracking (classpulse.pulse.tracking). 1 bpm: the Hann main lobe of a 10 s window
+# is +-12 bpm wide, so the samples resolve it; 139 float32 values (~0.6 kB) per face and second.
+SPECTRUM_STEP_BPM = 1.0
+SPECTRUM_BPM = np.arange(HR_BAND_BPM[0], HR_BAND_BPM[1] + SPECTRUM_STEP_BPM / 2, SPECTRUM_STEP_BPM)
 # Traces are resampled onto this uniform grid (Hz) before any processing: it copes with variable frame
 # rates and dropped frames, and keeps the pulse band (<= 3 Hz) far below Nyquist.
 RESAMPLE_HZ = 30.0
@@ -38,6 +44,10 @@ MIN_QUALITY_DB = 1.0
 REASON_TOO_FEW_SAMPLES = "too few samples"
 REASON_FACE_TOO_SMALL = "face too small"
 REASON_LOW_QUALITY = "low signal quality"
+# Set by classpulse.pulse.tracking: the window's own SNR passed, but the tracked heart-rate path does not
+# support it (its peak lies off the path, as an isolated wrong peak does, or the path is too uncertain
+# there).
+REASON_OFF_TRACK = "disagrees with neighbouring windows"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +55,48 @@ class HeartRateWindow:
     """One analysis window of a track. `t` is the window centre in seconds from the video start.
 
     `bpm` is None when withheld; `quality_db` is the spectral SNR (None when the window was not analysed);
-    `reason` is None for accepted windows, else one of the REASON_* strings.
+    `reason` is None for accepted windows, else one of the REASON_* strings. `spectrum` (F,) float32 is the
+    window's power on SPECTRUM_BPM normalised to sum 1 (None when the window was not analysed).
     """
 
     t: float
     bpm: float | None
     quality_db: float | None
     reason: str | None
+    spectrum: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def accepted(self) -> bool:
         return self.bpm is not None
+
+
+def snr_db(power: np.ndarray, freq_bpm: np.ndarray, peak_bpm: float) -> float:
+    """De Haan & Jeanne (2013) spectral SNR in dB of `power` (F,) on `freq_bpm` (F,), the pulse band only:
+    power within +-SNR_HALF_WIDTH_BPM of `peak_bpm` and of its first harmonic, over the rest (a harmonic
+    above the band is not counted). inf when nothing lies outside the template."""
+    template = (np.abs(freq_bpm - peak_bpm) <= SNR_HALF_WIDTH_BPM) | (
+        np.abs(freq_bpm - 2.0 * peak_bpm) <= SNR_HALF_WIDTH_BPM
+    )
+    noise = float(power[~template].sum())
+    return 10.0 * math.log10(float(power[template].sum()) / noise) if noise > 0.0 else math.inf
+
+
+def _band_periodogram(
+    bvp: np.ndarray, fs: float, band_bpm: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Hann-windowed periodogram of `bvp` (T,) at `fs` Hz, zero-padded to HR_RESOLUTION_BPM, restricted
+    to `band_bpm` -> (power (F,), freq_bpm (F,)); None for a flat, too short or non-finite signal."""
+    x = np.asarray(bvp, dtype=np.float64)
+    if len(x) < 2 or not np.isfinite(x).all():
+        return None
+    x = (x - x.mean()) * np.hanning(len(x))
+    n_fft = 1 << math.ceil(math.log2(max(len(x), 60.0 * fs / HR_RESOLUTION_BPM)))
+    power = np.abs(np.fft.rfft(x, n_fft)) ** 2
+    freq_bpm = np.fft.rfftfreq(n_fft, 1.0 / fs) * 60.0
+    in_band = (freq_bpm >= band_bpm[0]) & (freq_bpm <= band_bpm[1])
+    if not in_band.any() or power[in_band].sum() <= 0.0:
+        return None
+    return power[in_band], freq_bpm[in_band]
 
 
 def heart_rate(
@@ -63,29 +104,27 @@ def heart_rate(
 ) -> tuple[float, float]:
     """Dominant pulse rate of `bvp` (T,) sampled at `fs` Hz -> (bpm, quality in dB).
 
-    Peak of the Hann-windowed, zero-padded periodogram inside `band_bpm`. Quality is the de Haan & Jeanne
-    (2013) SNR: power within +-SNR_HALF_WIDTH_BPM of the peak and of its first harmonic, over the rest of
-    the band (a harmonic above the band is not counted). Returns (nan, nan) for a flat or non-finite signal.
+    Peak of the Hann-windowed, zero-padded periodogram inside `band_bpm`; quality is `snr_db` around it.
+    Returns (nan, nan) for a flat or non-finite signal.
     """
-    x = np.asarray(bvp, dtype=np.float64)
-    if len(x) < 2 or not np.isfinite(x).all():
+    spectrum = _band_periodogram(bvp, fs, band_bpm)
+    if spectrum is None:
         return math.nan, math.nan
-    x = (x - x.mean()) * np.hanning(len(x))
-    n_fft = 1 << math.ceil(math.log2(max(len(x), 60.0 * fs / HR_RESOLUTION_BPM)))
-    power = np.abs(np.fft.rfft(x, n_fft)) ** 2
-    freq_bpm = np.fft.rfftfreq(n_fft, 1.0 / fs) * 60.0
-    in_band = (freq_bpm >= band_bpm[0]) & (freq_bpm <= band_bpm[1])
-    band_power = power[in_band]
-    if not in_band.any() or band_power.sum() <= 0.0:
-        return math.nan, math.nan
-    band_freq = freq_bpm[in_band]
-    peak = float(band_freq[np.argmax(band_power)])
-    template = (np.abs(band_freq - peak) <= SNR_HALF_WIDTH_BPM) | (
-        np.abs(band_freq - 2.0 * peak) <= SNR_HALF_WIDTH_BPM
-    )
-    noise = band_power[~template].sum()
-    snr_db = 10.0 * math.log10(band_power[template].sum() / noise) if noise > 0.0 else math.inf
-    return peak, snr_db
+    power, freq_bpm = spectrum
+    peak = float(freq_bpm[np.argmax(power)])
+    return peak, snr_db(power, freq_bpm, peak)
+
+
+def heart_rate_and_spectrum(bvp: np.ndarray, fs: float) -> tuple[float, float, np.ndarray | None]:
+    """`heart_rate` of `bvp` (T,) at `fs` Hz in HR_BAND_BPM, plus its power sampled on SPECTRUM_BPM (F,)
+    float32, normalised to sum 1 -> (bpm, quality dB, spectrum); (nan, nan, None) for a flat signal."""
+    spectrum = _band_periodogram(bvp, fs, HR_BAND_BPM)
+    if spectrum is None:
+        return math.nan, math.nan, None
+    power, freq_bpm = spectrum
+    peak = float(freq_bpm[np.argmax(power)])
+    sampled = np.interp(SPECTRUM_BPM, freq_bpm, power)
+    return peak, snr_db(power, freq_bpm, peak), (sampled / sampled.sum()).astype(np.float32)
 
 
 def _near(sample_times: np.ndarray, grid: np.ndarray, tol: float) -> np.ndarray:
@@ -157,11 +196,12 @@ def heart_rate_series(
             out.append(HeartRateWindow(t, None, None, reason))
             continue
         present = np.flatnonzero(grid_usable[lo:hi]) + lo  # trim held (extrapolated) values at the ends
-        bpm, quality = heart_rate(pulse(grid_rgb[present[0] : present[-1] + 1], RESAMPLE_HZ), RESAMPLE_HZ)
+        bvp = pulse(grid_rgb[present[0] : present[-1] + 1], RESAMPLE_HZ)
+        bpm, quality, spectrum = heart_rate_and_spectrum(bvp, RESAMPLE_HZ)
         if math.isnan(quality):  # flat or broken signal
             out.append(HeartRateWindow(t, None, None, REASON_LOW_QUALITY))
         elif quality < min_quality_db:
-            out.append(HeartRateWindow(t, None, quality, REASON_LOW_QUALITY))
+            out.append(HeartRateWindow(t, None, quality, REASON_LOW_QUALITY, spectrum))
         else:
-            out.append(HeartRateWindow(t, bpm, quality, None))
+            out.append(HeartRateWindow(t, bpm, quality, None, spectrum))
     return out

@@ -39,6 +39,35 @@ def synthetic_trace(
     return SKIN_RGB * light[:, None] * colour * noise, times
 
 
+def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) Gaussian noise with a 1/f power spectrum, unit standard deviation."""
+    freq = np.fft.rfftfreq(n)
+    spectrum = rng.normal(size=len(freq)) + 1j * rng.normal(size=len(freq))
+    spectrum[0] = 0.0
+    spectrum[1:] /= np.sqrt(freq[1:])
+    x = np.fft.irfft(spectrum, n)
+    return x / x.std()
+
+
+NOISE_KINDS = ("white", "pink", "common")
+
+
+def noise_trace(kind: str, *, duration_s: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A skin trace (T, 3) with no pulse, and its times (T,) s: "white" is `synthetic_trace(None)`
+    (drift, broadband flicker, sensor noise, jittery 26-54 ms frames); "pink" independent 1/f noise of
+    0.3 % per channel, "common" 0.5 % 1/f flicker shared by all channels plus 0.05 % sensor noise, both
+    at 30 fps. 1/f noise puts most power at low rates, the hardest case for a spectral SNR."""
+    if kind == "white":
+        return synthetic_trace(None, duration_s=duration_s, seed=seed)
+    rng = np.random.default_rng(seed)
+    times = np.arange(round(duration_s * 30.0)) / 30.0
+    if kind == "pink":
+        x = np.stack([_pink(len(times), rng) for _ in range(3)], axis=1) * 0.003
+    else:
+        x = _pink(len(times), rng)[:, None] * 0.005 + rng.normal(0.0, 0.0005, (len(times), 3))
+    return SKIN_RGB * (1.0 + x), times
+
+
 @pytest.fixture(scope="session")
 def make_trace() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     return synthetic_trace

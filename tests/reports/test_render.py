@@ -126,7 +126,22 @@ def test_a_face_with_too_few_accepted_windows_says_so(make_report):
     summary["faces"][0]["pulse"].update(mean_bpm=None, baseline_bpm=None, accepted_windows=3)
     html = render_html(summary, timeline)
     assert "not reliable (only 3 of its windows passed the quality check)" in html
-    assert "only when at least 5 windows passed that check" in html
+    assert "only when at least 5 windows are shown" in html
+
+
+def test_the_whole_track_estimate_is_shown_with_its_quality(make_report):
+    summary, timeline = make_report()
+    summary["faces"][0]["pulse"].update(
+        mean_bpm=None, baseline_bpm=None, accepted_windows=2, track_bpm=71.6, track_quality_db=-0.4,
+        track_min_quality_db=-1.2, track_windows=29,
+    )
+    summary["faces"][1]["pulse"].update(track_bpm=None, track_quality_db=-3.4, track_min_quality_db=-1.2,
+                                        track_windows=29)
+    html = render_html(summary, timeline)
+    assert "72 bpm (whole track)" in html  # overview table, where the mean is missing
+    assert "quality -0.4 dB, needs -1.2 dB; 29 windows averaged" in html
+    assert "withheld" in html and "quality -3.4 dB, needs -1.2 dB" in html
+    assert "Viterbi path" in html and "in 99 % of trials" in html
 
 
 def test_html_has_one_audience_chart_and_three_charts_per_face(standard):

@@ -1,0 +1,102 @@
+"""`classpulse evaluate pulse`: the pulse stage on one recording, against a reference heart rate if given.
+
+Face mode runs the whole analysis pipeline and reports the face with the largest median box; whole-frame
+mode treats every pixel as skin (for skin-only clips such as the shared ROI patches) and runs the same
+heart-rate series and tracking on the frame's mean colour.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from classpulse.pulse.heart_rate import MIN_QUALITY_DB, heart_rate_series
+from classpulse.pulse.methods import get_method
+from classpulse.summary import pulse_summary
+from classpulse.video.probe import InputError, probe
+
+# Whole-frame mode decodes at this long side: the frame mean needs no detail, and area-scaled frames
+# average the same pixels.
+WHOLE_FRAME_MAX_SIDE = 320
+
+
+def read_truth(truth: str, video: Path) -> float:
+    """Reference bpm from a number, or from a CSV with a `file` column and a `mean_hr_bpm` or
+    `reference_bpm` column (the shared ground-truth files), looked up by the video's file name."""
+    try:
+        return float(truth)
+    except ValueError:
+        pass
+    path = Path(truth)
+    if not path.is_file():
+        raise InputError(f"--truth {truth!r} is neither a number nor a CSV file")
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("file") == video.name:
+                value = row.get("mean_hr_bpm") or row.get("reference_bpm")
+                if value is None:
+                    raise InputError(f"{path}: needs a mean_hr_bpm or reference_bpm column")
+                return float(value)
+    raise InputError(f"{path}: no row for {video.name}")
+
+
+def _whole_frame_pulse(video: Path, *, method: str) -> dict:
+    from classpulse.video.decode import analysis_rate, iter_frames
+
+    info = probe(video)
+    rgb, times = [], []
+    for frame in iter_frames(info, fps=analysis_rate(info), max_side=WHOLE_FRAME_MAX_SIDE):
+        rgb.append(frame.rgb.reshape(-1, 3).mean(axis=0))
+        times.append(frame.t)
+    if len(rgb) < 2:
+        raise InputError(f"{video.name}: fewer than two frames decoded")
+    series = heart_rate_series(np.array(rgb), np.array(times), method=method)
+    pulse, _ = pulse_summary(series)
+    return {"face_id": None, **pulse}
+
+
+def _face_pulse(video: Path, *, method: str) -> dict:
+    from classpulse.pipeline import AnalysisOptions, analyze
+
+    summary = analyze(probe(video), AnalysisOptions(pulse_method=method))["summary"]
+    faces = summary["faces"]
+    if not faces:
+        raise InputError(f"{video.name}: no face was tracked (try --whole-frame for skin-only clips)")
+    face = max(faces, key=lambda f: (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
+    return {"face_id": face["face_id"], **face["pulse"]}
+
+
+def evaluate_pulse(
+    video: Path, *, truth: str | None = None, whole_frame: bool = False, method: str = "pos"
+) -> dict:
+    """The pulse result for one recording as a JSON-ready dict: the face's `pulse` fields of
+    summary.json (series rows `[t, bpm, quality_db, reason, stress, confidence]`), `window_gate_passed`
+    (windows whose own SNR reached MIN_QUALITY_DB, the acceptance rule before tracking), and with a
+    `truth` (bpm, or CSV as in `read_truth`): `truth_bpm`, `track_error_bpm`, `window_mae_bpm` over the
+    reported windows and `coverage` (reported windows over all windows). InputError for bad input."""
+    get_method(method)  # an unknown name fails before any decoding
+    reference = None if truth is None else read_truth(truth, video)
+    pulse = _whole_frame_pulse(video, method=method) if whole_frame else _face_pulse(video, method=method)
+    series = pulse["series"]
+    reported = np.array([row[1] for row in series if row[1] is not None], dtype=float)
+    result = {
+        "video": video.name,
+        "mode": "whole_frame" if whole_frame else "largest_face",
+        "method": method,
+        **pulse,
+        "windows": len(series),
+        "window_gate_passed": sum(1 for row in series if row[2] is not None and row[2] >= MIN_QUALITY_DB),
+    }
+    if reference is not None:
+        track = pulse["track_bpm"]
+        result |= {
+            "truth_bpm": reference,
+            "track_error_bpm": None if track is None else round(track - reference, 1),
+            "window_mae_bpm": (
+                round(float(np.mean(np.abs(reported - reference))), 2) if len(reported) else None
+            ),
+            "coverage": round(len(reported) / len(series), 3) if series else 0.0,
+        }
+    return result
