@@ -45,3 +45,8 @@ def tiny_video(path: Path, size: str = "2x2", seconds: float = 1) -> Path:
     args = ["-f", "lavfi", "-i", source, "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p"]
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(path)], check=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def ferplus_npz(shared_data: Path) -> Path:
+    return _require(shared_data / "fer2013" / "ferplus_votes_train_publictest.npz")
