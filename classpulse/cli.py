@@ -35,6 +35,7 @@ def _analyze(args: argparse.Namespace) -> int:
             search_every_s=args.search_every,
             emotion_every_s=args.emotion_every,
             max_side=args.max_side,
+            max_fps=args.max_fps,
             pulse=not args.no_pulse,
             title=args.title,
         )
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--emotion-every", type=float, default=0.5, help="seconds between expression samples"
+    )
+    analyze.add_argument(
+        "--max-fps", type=float, default=15.0, help="analysis frame rate cap (frames per second)"
     )
     analyze.add_argument("--max-side", type=int, default=1280, help="analysis resolution cap (long side, px)")
     analyze.add_argument("--no-pulse", action="store_true", help="skip the heart-rate estimate")

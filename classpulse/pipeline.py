@@ -15,12 +15,15 @@ import functools
 import logging
 import resource
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from classpulse import __version__
 from classpulse.emotion.classifier import EmotionClassifier, precision_name
@@ -60,6 +63,7 @@ class AnalysisOptions:
     search_every_s: float = 5.0
     emotion_every_s: float = 0.5
     max_side: int = 1280
+    max_fps: float = 15.0
     pulse: bool = True
     title: str | None = None
     pulse_method: str = "pos"
@@ -72,6 +76,8 @@ class AnalysisOptions:
             raise ValueError("detect_every_s, search_every_s and emotion_every_s must be positive")
         if self.max_side < 64:
             raise ValueError("max_side must be at least 64 pixels")
+        if self.max_fps < 5:
+            raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,13 @@ class _Models:
 def _load_models() -> _Models:
     """Load MTCNN and the emotion model once per process (a worker analyses many videos).
 
-    OpenCV's own thread pool is switched off: beside torch's OpenMP threads it oversubscribes the
-    cores, and on 2 cores that made MTCNN about 5x slower (README, "Performance").
+    Every library computes on one thread: the analysis uses the second core by running beside ffmpeg's
+    decoder and the expression worker (`_StreamingAnalysis`). OpenCV's pool beside torch's OpenMP threads
+    made MTCNN about 5x slower on 2 cores, and two torch threads beside the decoder made the whole 720p
+    gallery benchmark 20 % slower than one (README, "Performance").
     """
     cv2.setNumThreads(1)
+    torch.set_num_threads(1)
     return _Models(detector=FaceDetector(), classifier=EmotionClassifier.load())
 
 
@@ -115,6 +124,10 @@ class SceneCutDetector:
 
     def detected(self, thumb: np.ndarray) -> None:
         self._reference = thumb
+
+
+# Expression samples waiting for the worker before the frame loop waits for it (bounds memory: crops).
+MAX_PENDING_EXPRESSIONS = 8
 
 
 class StageClock:
@@ -161,6 +174,10 @@ class _StreamingAnalysis:
         self.next_search = 0  # frame index of the next full search
         self.live: dict[int, TrackRecord] = {}
         self.done: list[TrackRecord] = []
+        # Expression samples are classified on a worker thread (torch releases the GIL), so the classifier
+        # runs on the second core while this thread tracks the next frames; (t, records, future) in order.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expression")
+        self.expressions: deque[tuple[float, list[TrackRecord], Future]] = deque()
         self.frames = 0
 
     def process(self, frame: Frame) -> None:
@@ -191,9 +208,23 @@ class _StreamingAnalysis:
                 record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
         if frame.index % self.emotion_every == 0:
             with self.clock("expression"):
-                probs = self.models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
-                for record, p in zip(records, probs, strict=True):
-                    record.add_emotion(frame.t, p)
+                crops = aligned_crops(gray, faces.landmarks)
+                self.expressions.append((frame.t, records, self.worker.submit(self._classify, crops)))
+                self._collect(wait=len(self.expressions) > MAX_PENDING_EXPRESSIONS)
+
+    def _classify(self, crops: np.ndarray) -> np.ndarray:
+        """On the expression worker thread: crops (n, 48, 48) -> probabilities (n, 7)."""
+        with self.clock("expression worker"):
+            return self.models.classifier.predict_proba(crops)
+
+    def _collect(self, wait: bool = False) -> None:
+        """Attach finished expression samples to their records, oldest first (so each record's samples
+        stay in time order); with `wait`, block for the oldest one."""
+        while self.expressions and (wait or self.expressions[0][2].done()):
+            t, records, future = self.expressions.popleft()
+            for record, p in zip(records, future.result(), strict=True):
+                record.add_emotion(t, p)
+            wait = False
 
     def _refine(self, frame: Frame, tracked: np.ndarray) -> Faces | None:
         """O-Net on the tracked boxes every `detect_every` frames (it confirms and re-centres known faces);
@@ -205,6 +236,9 @@ class _StreamingAnalysis:
         return None
 
     def finish(self) -> list[TrackRecord]:
+        while self.expressions:
+            self._collect(wait=True)
+        self.worker.shutdown()
         self._end(self.tracker.finish())
         return self.done
 
@@ -287,19 +321,22 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
     clock = StageClock()
     with clock("load models"):
         models = _load_models()
-    fps = analysis_rate(info)
+    fps = analysis_rate(info, cap=options.max_fps)
     width, height = analysis_size(info, options.max_side)
     state = _StreamingAnalysis(info, options, models, fps, width, clock)
     frames = iter_frames(info, fps=fps, max_side=options.max_side)
-    while True:
-        with clock("decode"):
-            frame = next(frames, None)
-        if frame is None:
-            break
-        state.process(frame)
-        if on_progress and frame.index % 10 == 0:
-            on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
-    records = state.finish()
+    try:
+        while True:
+            with clock("decode"):
+                frame = next(frames, None)
+            if frame is None:
+                break
+            state.process(frame)
+            if on_progress and frame.index % 10 == 0:
+                on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
+        records = state.finish()
+    finally:
+        state.worker.shutdown(cancel_futures=True)
     if on_progress:
         on_progress("summarising", 1.0)
     face_of = merge_tracklets(
@@ -316,6 +353,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         "search_every_s": options.search_every_s,
         "emotion_every_s": options.emotion_every_s,
         "max_side": options.max_side,
+        "max_fps": options.max_fps,
         "pulse": options.pulse,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "stage_s": clock.rounded(),

@@ -26,10 +26,12 @@ FLOW_SHORT_SIDE = 360
 # their median and that median moves less than MAX_STEP face sizes in one frame (a head in a lecture moves
 # a few percent of its size per frame; corners left on a background that replaced the face scatter).
 MIN_AGREEING, MAX_SPREAD, MAX_STEP = 0.5, 0.1, 0.25
+# 20 corners per face in 11x11 windows, at most 10 iterations: 0.48 ms for 9 faces at 360p, against 1.56 ms
+# for 40 corners in 15x15 windows and 20 iterations; every point still converged on the 720p gallery.
 _LK_PARAMS = {
-    "winSize": (15, 15),
+    "winSize": (11, 11),
     "maxLevel": 2,
-    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),
 }
 
 
@@ -66,7 +68,7 @@ class FaceTracker:
         max_misses: int = 4,
         max_distance: float = 0.6,
         max_size_ratio: float = 1.6,
-        flow_points: int = 40,
+        flow_points: int = 20,
     ):
         if max_misses < 0 or max_distance <= 0 or max_size_ratio < 1 or flow_points < 4:
             raise ValueError("tracker settings out of range")
