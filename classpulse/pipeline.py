@@ -28,6 +28,7 @@ from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
 from classpulse.faces.merge import merge_tracklets
+from classpulse.faces.readability import assess_readability
 from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
@@ -175,9 +176,14 @@ class _StreamingAnalysis:
                 record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
         if frame.index % self.emotion_every == 0:
             with self.clock("expression"):
-                probs = self.models.classifier.predict_proba(aligned_crops(gray, faces.landmarks))
-                for record, p in zip(records, probs, strict=True):
-                    record.add_emotion(frame.t, p)
+                crops = aligned_crops(gray, faces.landmarks)
+                readable, reason = assess_readability(faces.landmarks, faces.sizes, crops)
+                # Unreadable faces are not classified: nothing may read their label, and on a crowd of
+                # passers-by looking down that skips most of the classifier's work.
+                probs = np.full((len(faces), len(EMOTION_LABELS)), np.nan, dtype=np.float32)
+                probs[readable] = self.models.classifier.predict_proba(crops[readable])
+                for record, p, code in zip(records, probs, reason.tolist(), strict=True):
+                    record.add_emotion(frame.t, p, code)
 
     def _detect(self, frame: Frame, thumb: np.ndarray, tracked: np.ndarray) -> Faces | None:
         """Full MTCNN every `search_every` frames and after a cut (it finds newcomers); O-Net on the tracked

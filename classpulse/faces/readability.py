@@ -58,6 +58,17 @@ MIN_FACE_PX = 24.0
 MIN_SHARPNESS = 0.045
 
 
+def readability_rule() -> dict[str, float]:
+    """The thresholds, as summary.json's `models.readability` and the report's method section state them."""
+    return {
+        "max_abs_yaw": MAX_ABS_YAW,
+        "min_pitch": MIN_PITCH,
+        "max_pitch": MAX_PITCH,
+        "min_face_px": MIN_FACE_PX,
+        "min_sharpness": MIN_SHARPNESS,
+    }
+
+
 class Readability(NamedTuple):
     """Per face: `readable` (n,) bool and `reason` (n,) uint8 codes into `REASONS` (0 = readable)."""
 
