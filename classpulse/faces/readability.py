@@ -12,7 +12,9 @@ yaw or pitch), in units of the eye distance:
   out and the eye distance shrinks, so the ratio grows quickly.
 - pitch: where the nose sits between the eye line (0) and the mouth line (1). Frontal faces put it at
   about 0.5; looking down moves it towards the mouth line, looking up towards the eyes.
-- roll: the eye line's angle in degrees. Alignment undoes roll, so it is measured but not a reason.
+- roll: the eye line's angle in degrees. Alignment undoes roll, so it is measured but not a reason: on
+  the shared photos the model is right on 51 % at |roll| < 10 degrees and 71 % at 10-20 (48 photos);
+  only 7 photos roll further.
 Sharpness is the variance of the 4-neighbour Laplacian of the aligned 48x48 crop after the model's own
 per-image standardisation, so it measures detail, not contrast.
 
