@@ -13,6 +13,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import READABLE, REASONS, UNREADABLE, readability_rule
 from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.pulse.stress import baseline_bpm, stress_flags
 from classpulse.pulse.tracking import track_quality_gate_db, track_series
@@ -49,14 +50,25 @@ def truncation_warning(declared_s: float, decoded_s: float, fps: float) -> str |
     )
 
 
-def smooth_probabilities(times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S) -> np.ndarray:
-    """Centred moving average of probs (m, 7) over samples within ±window_s/2 of each time (m,)."""
+def smooth_probabilities(
+    times: np.ndarray, probs: np.ndarray, window_s: float = SMOOTH_S, readable: np.ndarray | None = None
+) -> np.ndarray:
+    """Centred moving average of probs (m, 7) over samples within ±window_s/2 of each time (m,) seconds.
+
+    Only `readable` (m,) bool samples (all when None) enter an average, so an unreadable sample's
+    probabilities never reach its neighbours; its own row comes back NaN.
+    """
     if len(times) == 0:
         return probs
-    csum = np.vstack([np.zeros((1, probs.shape[1])), np.cumsum(probs, axis=0)])
+    ok = np.ones(len(times), dtype=bool) if readable is None else np.asarray(readable, dtype=bool)
+    values = np.where(ok[:, None], probs, 0.0)
+    csum = np.vstack([np.zeros((1, probs.shape[1])), np.cumsum(values, axis=0)])
+    count = np.concatenate([[0], np.cumsum(ok)])
     lo = np.searchsorted(times, times - window_s / 2, side="left")
     hi = np.searchsorted(times, times + window_s / 2, side="right")
-    return (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+    smoothed = (csum[hi] - csum[lo]) / np.maximum(count[hi] - count[lo], 1)[:, None]
+    smoothed[~ok] = np.nan
+    return smoothed
 
 
 def _round(x: float | None, nd: int = 3) -> float | None:
@@ -72,7 +84,14 @@ class _Face:
         self.frame_times = np.concatenate([r.frame_times for r in records])
         self.boxes = np.concatenate([r.boxes for r in records])
         self.emotion_times = np.concatenate([r.emotion_times for r in records])
-        self.probs = np.concatenate([smooth_probabilities(r.emotion_times, r.emotion_probs) for r in records])
+        self.reason = np.concatenate([r.emotion_reason for r in records])
+        self.readable = self.reason == READABLE
+        self.probs = np.concatenate(
+            [
+                smooth_probabilities(r.emotion_times, r.emotion_probs, readable=r.emotion_readable)
+                for r in records
+            ]
+        )
         self.pulse = [w for r in records for w in r.pulse]
         self.half_frame = 0.5 / fps
         self.fps = fps
@@ -82,7 +101,8 @@ class _Face:
         return bool(i < len(self.frame_times) and self.frame_times[i] <= t + self.half_frame)
 
     def probs_at(self, t: float) -> np.ndarray | None:
-        """Smoothed probabilities (7,) of the emotion sample nearest to `t`, None if there is none."""
+        """Smoothed probabilities (7,) of the emotion sample nearest to `t` (NaN if that sample was not
+        readable), None if there is none."""
         if not len(self.emotion_times):
             return None
         i = int(np.searchsorted(self.emotion_times, t))
@@ -122,24 +142,29 @@ def pulse_summary(series: list[HeartRateWindow]) -> tuple[dict, list[HeartRateWi
 
 
 def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
-    labels, conf = face.probs.argmax(1), face.probs.max(1)
+    """Shares, dominant expression and confidence count readable samples only; a second whose nearest
+    sample was unreadable is labelled UNREADABLE, with no confidence and no probabilities."""
+    readable_probs = face.probs[face.readable]
+    labels, conf = readable_probs.argmax(1), readable_probs.max(1)
     counts = np.bincount(labels, minlength=len(EMOTION_LABELS)) / max(len(labels), 1)
     pulse, windows = pulse_summary(face.pulse)
     pulse_by_t = {round(w.t): w for w in windows}
+    reasons = np.bincount(face.reason, minlength=len(REASONS)) / max(len(face.reason), 1)
     emotions, rows = [], []
     for t in seconds:
         p = face.probs_at(t)
         if p is None:
             continue
-        label = EMOTION_LABELS[int(p.argmax())]
-        emotions.append([t, label, round(float(p.max()), 4)])
+        readable = bool(np.isfinite(p).all())
+        label = EMOTION_LABELS[int(p.argmax())] if readable else UNREADABLE
+        emotions.append([t, label, round(float(p.max()), 4) if readable else None])
         w = pulse_by_t.get(t)
         rows.append(
             [
                 t,
                 face.face_id,
                 label,
-                *np.round(p, 4).tolist(),
+                *(np.round(p, 4).tolist() if readable else [None] * len(EMOTION_LABELS)),
                 _round(w.bpm, 1) if w else None,
                 _round(w.quality_db, 2) if w else None,
             ]
@@ -152,6 +177,10 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
         "visible_s": _round(len(face.frame_times) / face.fps, 2),
         "dominant_emotion": EMOTION_LABELS[int(counts.argmax())] if len(labels) else None,
         "emotion_share": {label: round(float(c), 4) for label, c in zip(EMOTION_LABELS, counts, strict=True)},
+        "unreadable_share": round(float(reasons[1:].sum()), 4),
+        "unreadable_reasons": {
+            reason: round(float(share), 4) for reason, share in zip(REASONS[1:], reasons[1:], strict=True)
+        },
         "confidence": {
             name: _round(stat(conf)) if len(conf) else None
             for name, stat in (("min", np.min), ("mean", np.mean), ("median", np.median))
@@ -163,7 +192,8 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
 
 
 def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]:
-    """Peaks in the share of negative expressions and of surprise, at least 10 s apart."""
+    """Peaks in the share of negative expressions and of surprise, at least 10 s apart, among the
+    `faces_per_second` (t,) faces whose expression could be read."""
     if not per_second:
         return []
     counts = np.array([[c[label] for label in EMOTION_LABELS] for _, c in per_second], dtype=float)
@@ -190,39 +220,46 @@ def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]
     return sorted(moments[:MAX_MOMENTS], key=lambda m: m["t"])
 
 
+def _shares(labels: list[str]) -> tuple[dict[str, float], float]:
+    """Labels of face-seconds -> (share of each expression among the readable ones, share unreadable)."""
+    readable = [label for label in labels if label != UNREADABLE]
+    n = max(len(readable), 1)
+    share = {label: round(readable.count(label) / n, 4) for label in EMOTION_LABELS}
+    return share, round((len(labels) - len(readable)) / max(len(labels), 1), 4)
+
+
 def _audience(timeline: list[list]) -> dict:
+    """Per-second counts (the seven labels and UNREADABLE), per-minute and overall shares of readable
+    face-time with the share not readable beside them, and notable moments among the readable faces."""
     per_second = [
-        [t, {label: sum(1 for _, e in entries if e == label) for label in EMOTION_LABELS}]
+        [t, {label: sum(1 for _, e in entries if e == label) for label in (*EMOTION_LABELS, UNREADABLE)}]
         for t, entries in timeline
     ]
-    faces_per_second = np.array([len(entries) for _, entries in timeline])
+    readable_per_second = np.array([sum(1 for _, e in entries if e != UNREADABLE) for _, entries in timeline])
     minutes: dict[int, list] = defaultdict(list)
     for t, entries in timeline:
         minutes[int(t // 60)].extend(entries)
     per_minute = []
     for minute in sorted(minutes):
         entries = minutes[minute]
-        n = max(len(entries), 1)
+        share, unreadable = _shares([e for _, e in entries])
         per_minute.append(
             {
                 "minute": minute,
                 "start_s": minute * 60,
                 "end_s": (minute + 1) * 60,
                 "faces": len({fid for fid, _ in entries}),
-                "share": {
-                    label: round(sum(1 for _, e in entries if e == label) / n, 4) for label in EMOTION_LABELS
-                },
+                "share": share,
+                "unreadable_share": unreadable,
             }
         )
-    all_entries = [e for _, entries in timeline for _, e in entries]
-    overall = {
-        label: round(all_entries.count(label) / max(len(all_entries), 1), 4) for label in EMOTION_LABELS
-    }
+    overall, unreadable = _shares([e for _, entries in timeline for _, e in entries])
     return {
         "per_minute": per_minute,
         "per_second": per_second,
         "overall_share": overall,
-        "moments": _moments(per_second, faces_per_second),
+        "unreadable_share": unreadable,
+        "moments": _moments(per_second, readable_per_second),
         "moment_rule": {
             "negative": list(NEGATIVE),
             "min_share": MOMENT_MIN_SHARE,
@@ -283,7 +320,7 @@ def build_summary(
         },
         "faces": face_summaries,
         "audience": _audience(timeline),
-        "models": models,
+        "models": {**models, "readability": readability_rule()},
         "processing": processing,
     }
     return {"summary": summary, "timeline": timeline, "rows": rows}

@@ -15,12 +15,15 @@ import numpy as np
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.merge import TrackletSpan
+from classpulse.faces.readability import READABLE
 
 
 @dataclass
 class TrackRecord:
     """Per visible frame: time (s), box (4,) in source pixels, skin mean RGB (3,), face size (px at
-    analysis resolution). Per emotion sample: time (s) and the 7 class probabilities.
+    analysis resolution). Per emotion sample: time (s), the 7 class probabilities (NaN when the face was
+    not readable, so not classified) and the readability reason code (`faces.readability.REASONS`,
+    0 = readable; one byte).
     `pulse` holds the tracklet's heart-rate windows once it has ended.
     """
 
@@ -32,6 +35,7 @@ class TrackRecord:
     _face_px: array = field(default_factory=lambda: array("f"))
     _emotion_times: array = field(default_factory=lambda: array("d"))
     _emotion_probs: array = field(default_factory=lambda: array("f"))
+    _emotion_reason: array = field(default_factory=lambda: array("B"))
 
     def add_frame(self, t: float, box: np.ndarray, rgb: np.ndarray, face_px: float) -> None:
         self._times.append(t)
@@ -39,9 +43,10 @@ class TrackRecord:
         self._rgb.extend(rgb.tolist())
         self._face_px.append(face_px)
 
-    def add_emotion(self, t: float, probs: np.ndarray) -> None:
+    def add_emotion(self, t: float, probs: np.ndarray, reason: int = READABLE) -> None:
         self._emotion_times.append(t)
         self._emotion_probs.extend(probs.tolist())
+        self._emotion_reason.append(reason)
 
     def drop_trace(self) -> None:
         """Free the per-frame skin colour once the pulse has been computed from it."""
@@ -74,8 +79,18 @@ class TrackRecord:
 
     @property
     def emotion_probs(self) -> np.ndarray:
-        """(m, 7) class probabilities."""
+        """(m, 7) class probabilities, NaN rows where the face was not readable."""
         return np.array(self._emotion_probs, dtype=np.float32).reshape(-1, len(EMOTION_LABELS))
+
+    @property
+    def emotion_reason(self) -> np.ndarray:
+        """(m,) uint8 readability reason codes into `classpulse.faces.readability.REASONS`, 0 = readable."""
+        return np.array(self._emotion_reason, dtype=np.uint8)
+
+    @property
+    def emotion_readable(self) -> np.ndarray:
+        """(m,) bool, whether each expression sample could be read."""
+        return self.emotion_reason == READABLE
 
     @property
     def first_s(self) -> float:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import UNREADABLE
 
 from .formatting import clock
 
@@ -35,6 +37,15 @@ EMOTION_COLOURS: dict[str, str] = {
 }
 if set(EMOTION_COLOURS) != set(EMOTION_LABELS):  # pragma: no cover - guards a label rename in the model
     raise RuntimeError("EMOTION_COLOURS must name exactly the labels in EMOTION_LABELS")
+
+# Moments whose expression could not be read: diagonal dark-grey hatching on white, told apart from every
+# colour (and from neutral's grey) in print and in grayscale. Charts fill with UNREADABLE_FILL; `_svg`
+# defines the pattern in each chart that uses it, under an id unique to that chart (one HTML document
+# holds many charts, and an id defined twice is ambiguous).
+HATCH_ID = "unreadable-hatch"
+UNREADABLE_FILL = f"url(#{HATCH_ID})"
+UNREADABLE_WORDS = "not readable"
+MIX_FILLS: dict[str, str] = {**EMOTION_COLOURS, UNREADABLE: UNREADABLE_FILL}  # the mix charts' stack order
 
 INK = "#222222"
 MUTED = "#666666"
@@ -61,11 +72,20 @@ def _f(value: float) -> str:
 
 
 def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]) -> str:
+    content = "".join(body)
+    if UNREADABLE_FILL in content:
+        hatch_id = f"{HATCH_ID}-{zlib.crc32(f'{kind}{content}'.encode()):08x}"
+        content = (
+            f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="5" height="5">'
+            '<rect width="5" height="5" fill="#FFFFFF"/>'
+            '<path d="M-1,1 L1,-1 M0,5 L5,0 M4,6 L6,4" stroke="#555555" stroke-width="1.2"/></pattern></defs>'
+            + content.replace(UNREADABLE_FILL, f"url(#{hatch_id})")
+        )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" data-chart="{kind}" '
         f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}" '
         f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="{FONT_SIZE}">'
-        + "".join(body)
+        + content
         + "</svg>"
     )
 
@@ -88,7 +108,8 @@ def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = 
 
 
 def _legend(items: Sequence[tuple[str, str, str]], x: float, y: float, max_x: float) -> tuple[str, float]:
-    """Legend entries `(label, style, colour)` laid out in rows from (x, y); style is box, line or dash.
+    """Legend entries `(label, style, colour)` laid out in rows from (x, y); style is box, line or dash
+    (a box's colour may be `UNREADABLE_FILL`, the hatching).
 
     Returns the SVG and the y of the baseline of the last row.
     """
@@ -109,6 +130,11 @@ def _legend(items: Sequence[tuple[str, str, str]], x: float, y: float, max_x: fl
 
 def emotion_legend_items() -> list[tuple[str, str, str]]:
     return [(label, "box", EMOTION_COLOURS[label]) for label in EMOTION_LABELS]
+
+
+def mix_legend_items() -> list[tuple[str, str, str]]:
+    """The seven expressions and the hatching for moments whose expression could not be read."""
+    return [*emotion_legend_items(), (UNREADABLE_WORDS, "box", UNREADABLE_FILL)]
 
 
 @dataclass(frozen=True)
@@ -181,7 +207,7 @@ class _Bin:
     start: float
     end: float
     faces: float  # faces in view: mean per second for per-second data, as reported for per-minute data
-    counts: dict[str, float]  # face-seconds (or weights) per emotion label
+    counts: dict[str, float]  # face-seconds (or weights) per emotion label and UNREADABLE
 
     @property
     def total(self) -> float:
@@ -203,7 +229,9 @@ def _audience_bins(data: Sequence) -> tuple[list[_Bin], float]:
             faces = float(row.get("faces") or 0)
             share = row.get("share") or {}
             weight = faces if faces > 0 else 1.0
-            counts = {k: float(share.get(k) or 0) * weight for k in EMOTION_LABELS}
+            unreadable = float(row.get("unreadable_share") or 0)  # `share` is of the readable rest
+            counts = {k: float(share.get(k) or 0) * (1 - unreadable) * weight for k in EMOTION_LABELS}
+            counts[UNREADABLE] = unreadable * weight
             bins.append(_Bin(start, end, faces, counts))
         bins.sort(key=lambda b: b.start)
         return bins, sample_step([b.start for b in bins], 60.0)
@@ -211,7 +239,7 @@ def _audience_bins(data: Sequence) -> tuple[list[_Bin], float]:
     step = sample_step([t for t, _ in rows])
     bins = []
     for t, counts in rows:
-        c = {k: float(counts.get(k) or 0) for k in EMOTION_LABELS}
+        c = {k: float(counts.get(k) or 0) for k in MIX_FILLS}
         bins.append(_Bin(t, t + step, sum(c.values()), c))
     return bins, step
 
@@ -224,7 +252,7 @@ def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
     merged = []
     for key in sorted(groups):
         members = groups[key]
-        counts = {k: sum(b.counts[k] for b in members) for k in EMOTION_LABELS}
+        counts = {k: sum(b.counts[k] for b in members) for k in MIX_FILLS}
         covered = sum(b.end - b.start for b in members)
         faces = sum(b.faces * (b.end - b.start) for b in members) / covered if covered else 0.0
         merged.append(_Bin(key * width, (key + 1) * width, faces, counts))
@@ -240,16 +268,18 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
                        ) -> str:
     """Stacked emotion mix of all faces in view over time, with numbered notable moments.
 
-    `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds) or `audience.per_minute`
-    (`[{"start_s", "end_s", "faces", "share": {label: fraction}}, ...]`). Seconds with no face are left
-    blank. Below the mix a thin band shows how many faces were in view. `moments` are
-    `audience.moments` (`{"t", "kind", "share", "faces"}`), marked by number in time order.
+    `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds; the label "unreadable"
+    counts faces whose expression could not be read) or `audience.per_minute` (`[{"start_s", "end_s",
+    "faces", "share": {label: fraction}, "unreadable_share"}, ...]`). Unreadable face-time is stacked on
+    top, hatched. Seconds with no face are left blank. Below the mix a thin band shows how many faces were
+    in view. `moments` are `audience.moments` (`{"t", "kind", "share", "faces"}`), marked by number in
+    time order.
     """
     bins, step = _audience_bins(data)
     frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
     bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
 
-    legend, legend_y = _legend(emotion_legend_items(), LEFT, 12, WIDE - RIGHT)
+    legend, legend_y = _legend(mix_legend_items(), LEFT, 12, WIDE - RIGHT)
     top, plot_h = legend_y + 12, 150.0
     faces_top, faces_h = top + plot_h + 8, 18.0
     axis_y = faces_top + faces_h + 4
@@ -274,7 +304,7 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
             runs.append([b])
     for run in runs:
         lower = [0.0] * len(run)
-        for label in EMOTION_LABELS:
+        for label, fill in MIX_FILLS.items():
             upper = [lo + b.counts[label] / b.total for lo, b in zip(lower, run, strict=True)]
             if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
                 pts = []
@@ -282,7 +312,7 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
                     pts += [(frame.x(b.start), y_of(u)), (frame.x(b.end), y_of(u))]
                 for b, lo in zip(reversed(run), reversed(lower), strict=True):
                     pts += [(frame.x(b.end), y_of(lo)), (frame.x(b.start), y_of(lo))]
-                out.append(f'<polygon fill="{EMOTION_COLOURS[label]}" points="'
+                out.append(f'<polygon fill="{fill}" points="'
                            + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>')
             lower = upper
     if not runs:
@@ -319,7 +349,7 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
 # ---------------------------------------------------------------------------------------- emotion strip
 def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple[float, float, str]]:
     """Per-second `[t, label, confidence]` samples -> `(start, end, label)` runs; gaps stay gaps."""
-    samples = sorted((float(e[0]), str(e[1])) for e in emotions if e and e[1] in EMOTION_COLOURS)
+    samples = sorted((float(e[0]), str(e[1])) for e in emotions if e and e[1] in MIX_FILLS)
     if not samples:
         return []
     step = sample_step([t for t, _ in samples])
@@ -344,20 +374,21 @@ def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple
 
 
 def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, legend: bool = True) -> str:
-    """One face's expression over time: coloured segments, blank where the face was not visible.
+    """One face's expression over time: coloured segments, hatched where it could not be read, blank
+    where the face was not visible.
 
     `emotions` is a face's `[[t, label, confidence], ...]` (t in seconds, one sample per second while
     visible); `duration_s` is the recording's length in seconds. Without `legend` the strip is 40 units
     shorter, for pages that already show the colour key next to it.
     """
     frame = _TimeFrame(_duration(duration_s, max((float(e[0]) + 1 for e in emotions if e), default=0.0)))
-    items = [*emotion_legend_items(), ("not visible", "box", NOT_VISIBLE)]
+    items = [*mix_legend_items(), ("not visible", "box", NOT_VISIBLE)]
     key, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT) if legend else ("", 0.0)
     top, bar_h = legend_y + 8, 22.0
     out = [key, _rect(LEFT, top, frame.plot_w, bar_h, NOT_VISIBLE)]
     out.append(_text(LEFT - 5, top + bar_h / 2 + 4, "face", anchor="end", fill=MUTED, size=10))
     for start, end, label in _strip_segments(emotions, frame.duration):
-        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), bar_h, EMOTION_COLOURS[label]))
+        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), bar_h, MIX_FILLS[label]))
     out.append(_rect(LEFT, top, frame.plot_w, bar_h, "none", f' stroke="{MUTED}" stroke-width="0.6"'))
     out.append(_time_axis(frame, top + bar_h + 2, title=False))
     return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out)

@@ -19,6 +19,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import UNREADABLE
 
 from . import charts, formatting
 
@@ -118,7 +119,9 @@ def _pulse_context(pulse: Mapping, duration: float | None) -> dict:
 def _face_context(face: Mapping, duration: float | None) -> dict:
     share = face.get("emotion_share") or {}
     emotions = sorted((e for e in face.get("emotions") or () if e), key=lambda e: float(e[0]))
-    dominant = face.get("dominant_emotion") or (max(share, key=share.get) if share else None)
+    dominant = face.get("dominant_emotion")
+    if "dominant_emotion" not in face and share:  # null means never readable, not missing
+        dominant = max(share, key=share.get)
     pulse = _pulse_context(face.get("pulse") or {}, duration)
     visible = face.get("visible_s")
     return {
@@ -129,6 +132,9 @@ def _face_context(face: Mapping, duration: float | None) -> dict:
         "last_s": face.get("last_s"),
         "dominant": dominant,
         "dominant_share": share.get(dominant) if dominant else None,
+        "unreadable_share": face.get("unreadable_share"),
+        "unreadable_reasons": sorted(((r, v) for r, v in (face.get("unreadable_reasons") or {}).items() if v),
+                                     key=lambda rv: -rv[1]),
         "confidence": face.get("confidence") or {},
         "pulse": pulse,
         "strip": Markup(charts.emotion_strip(emotions, duration, legend=False)),
@@ -156,6 +162,15 @@ def _overall_share(summary: Mapping, per_second: Sequence) -> dict[str, float]:
         totals.update({k: v for k, v in (counts or {}).items() if k in EMOTION_LABELS})
     total = sum(totals.values())
     return {k: totals[k] / total for k in EMOTION_LABELS} if total else {}
+
+
+def _unreadable_share(summary: Mapping, per_second: Sequence) -> float | None:
+    """`audience.unreadable_share`, or the share of face-seconds counted as unreadable per second."""
+    share = (summary.get("audience") or {}).get("unreadable_share")
+    if share is not None:
+        return float(share)
+    total = sum(sum((counts or {}).values()) for _, counts in per_second)
+    return sum((counts or {}).get(UNREADABLE, 0) for _, counts in per_second) / total if total else None
 
 
 def _moments(moments: Iterable[Mapping] | None) -> list[dict]:
@@ -213,6 +228,9 @@ def build_context(summary: Mapping, timeline: Sequence) -> dict:
         "stressed_faces": sum(1 for f in faces if f["pulse"]["stress"]),
         "reliable_pulse_faces": sum(1 for f in faces if f["pulse"]["reliable"]),
         "top_emotions": ranked[:3],
+        "unreadable_share": _unreadable_share(summary, per_second),
+        "readability": models.get("readability"),
+        "hatch_words": charts.UNREADABLE_WORDS,
         "overall_chart": Markup(charts.emotion_share_bars(share)) if share else None,
         "audience_chart": Markup(charts.audience_mix_chart(data, duration, moments)),
         "moments": _moments(moments)[: 3 * MAX_LISTED],

@@ -127,3 +127,11 @@ def test_report_has_every_section_and_chart(lecture) -> None:
     assert html.count('data-chart="audience-mix"') == 1
     for kind in ("emotion-strip", "emotion-share", "heart-rate"):
         assert html.count(f'data-chart="{kind}"') >= 3, kind
+
+
+def test_frontal_well_lit_faces_are_readable(lecture) -> None:
+    """The synthetic lecture's faces are frontal photos: under 5 % of face-time may be called unreadable."""
+    _, out = lecture
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["audience"]["unreadable_share"] < 0.05
+    assert all(face["unreadable_share"] < 0.05 for face in summary["faces"])

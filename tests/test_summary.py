@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import TURNED_AWAY, UNREADABLE
 from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.summary import (
     MIN_ACCEPTED_WINDOWS,
@@ -97,3 +98,59 @@ def test_truncation_warning_only_when_decoding_stopped_early() -> None:
     # The first 60,000 bytes of the 3.4 s group clip decode to 9 frames at 12 fps (issue 17).
     warning = truncation_warning(3.417, 9 / 12, 12.0)
     assert warning is not None and warning.startswith("decoding stopped at 0.8 s of the 3.4 s")
+
+
+def test_unreadable_samples_never_reach_their_neighbours_smoothed_probabilities() -> None:
+    times = np.array([0.0, 0.5, 1.0, 1.5])
+    probs = np.eye(7)[[3, 0, 3, 3]].astype(np.float32)
+    probs[1] = np.nan  # not classified
+    readable = np.array([True, False, True, True])
+    smoothed = smooth_probabilities(times, probs, window_s=1.5, readable=readable)
+    assert np.isnan(smoothed[1]).all()
+    assert np.allclose(smoothed[[0, 2, 3]], np.eye(7)[3]), "only the happy samples are averaged"
+
+
+def _face_with_unreadable_stretch() -> _Face:
+    """20 s, one sample per second: happy, except 5-9 s turned away (not classified) and 15-19 s sad."""
+    record = TrackRecord(track_id=1)
+    for t in range(20):
+        record.add_frame(float(t), np.array([0, 0, 100, 100.0]), np.array([120, 90, 80.0]), 100.0)
+        if 5 <= t < 10:
+            record.add_emotion(float(t), np.full(7, np.nan), TURNED_AWAY)
+        else:
+            record.add_emotion(float(t), np.eye(7)[4 if t >= 15 else 3])
+    return _Face(1, [record], fps=1.0)
+
+
+def test_unreadable_seconds_are_labelled_and_left_out_of_the_shares() -> None:
+    summary, rows = _face_summary(_face_with_unreadable_stretch(), list(range(20)))
+    labels = [label for _, label, _ in summary["emotions"]]
+    assert labels[5:10] == [UNREADABLE] * 5 and labels[:5] == ["happy"] * 5
+    assert all(conf is None for _, label, conf in summary["emotions"] if label == UNREADABLE)
+    assert summary["unreadable_share"] == 0.25
+    assert summary["unreadable_reasons"]["turned away"] == 0.25
+    assert summary["emotion_share"]["happy"] == pytest.approx(10 / 15, abs=1e-4)
+    assert summary["emotion_share"]["sad"] == pytest.approx(5 / 15, abs=1e-4)
+    assert summary["dominant_emotion"] == "happy" and summary["confidence"]["min"] is not None
+    unreadable_rows = [row for row in rows if row[2] == UNREADABLE]
+    assert len(unreadable_rows) == 5 and all(v is None for row in unreadable_rows for v in row[3:10])
+
+
+def test_audience_shares_count_readable_face_time_and_state_the_rest() -> None:
+    timeline = _timeline([["happy", UNREADABLE]] * 30 + [["sad", "sad"]] * 30)
+    audience = _audience(timeline)
+    assert audience["unreadable_share"] == 0.25
+    assert audience["overall_share"]["happy"] == pytest.approx(30 / 90, abs=1e-4)
+    assert audience["overall_share"]["sad"] == pytest.approx(60 / 90, abs=1e-4)
+    minute = audience["per_minute"][0]
+    assert minute["unreadable_share"] == 0.25 and sum(minute["share"].values()) == pytest.approx(1.0)
+    assert audience["per_second"][0][1][UNREADABLE] == 1 and audience["per_second"][0][1]["happy"] == 1
+
+
+def test_a_moment_counts_only_the_faces_that_could_be_read() -> None:
+    seconds = [["neutral", "neutral", "neutral"]] * 40
+    for t in (20, 21, 22):
+        seconds[t] = ["sad", UNREADABLE, UNREADABLE]
+    (moment,) = _audience(_timeline(seconds))["moments"]
+    assert moment["kind"] == "negative peak" and moment["t"] == 21.0
+    assert moment["faces"] == 1 and moment["share"] == 1.0

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import UNREADABLE
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
 # The pulse series' `reason` strings (classpulse.pulse.heart_rate.REASON_*; test_render checks they match).
@@ -33,12 +34,13 @@ class FaceSpec:
     baseline_bpm: float = 72.0
     stress: tuple[int, int] = (0, 0)
     motion: tuple[tuple[int, int], ...] = ()
+    unreadable: tuple[tuple[int, int], ...] = ()  # visible, but turned away: expression "unreadable"
     extra: dict = field(default_factory=dict)
 
 
 STANDARD_FACES = (
     FaceSpec(0, 125, mood="happy", pulse="stress", baseline_bpm=71.0, stress=(60, 78), motion=((95, 101),)),
-    FaceSpec(4, 118, mood="neutral", pulse="null"),
+    FaceSpec(4, 118, mood="neutral", pulse="null", unreadable=((40, 55),)),
     FaceSpec(20, 125, hidden=((48, 63),), mood="surprise", baseline_bpm=80.0, motion=((30, 38), (88, 92))),
 )
 
@@ -56,7 +58,10 @@ def _emotions(spec: FaceSpec, rng: np.random.Generator) -> list[list]:
             label = EMOTION_LABELS[picks[i]]
         elif jumps[i] < 0.3:
             label = spec.mood
-        out.append([float(t), label, confidences[i]])
+        if any(a <= t < b for a, b in spec.unreadable):
+            out.append([float(t), UNREADABLE, None])
+        else:
+            out.append([float(t), label, confidences[i]])
     return out
 
 
@@ -86,8 +91,9 @@ def _pulse(spec: FaceSpec, visible: list[float], rng: np.random.Generator) -> di
 
 def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator) -> dict:
     emotions = _emotions(spec, rng)
-    labels = Counter(label for _, label, _ in emotions)
-    conf = np.array([c for _, _, c in emotions])
+    labels = Counter(label for _, label, _ in emotions if label != UNREADABLE)
+    readable = sum(labels.values())
+    conf = np.array([c for _, _, c in emotions if c is not None])
     visible = [t for t, _, _ in emotions]
     return {
         "face_id": face_id,
@@ -96,7 +102,10 @@ def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator) -> dict:
         "last_s": float(spec.last_s - 1) + 0.5,
         "visible_s": float(len(emotions)),
         "dominant_emotion": labels.most_common(1)[0][0],
-        "emotion_share": {k: labels[k] / len(emotions) for k in EMOTION_LABELS},
+        "emotion_share": {k: labels[k] / readable for k in EMOTION_LABELS},
+        "unreadable_share": round(1 - readable / len(emotions), 4),
+        "unreadable_reasons": {"too small": 0.0, "turned away": round(1 - readable / len(emotions), 4),
+                               "tilted": 0.0, "blurred": 0.0},
         "confidence": {"min": float(conf.min()), "mean": round(float(conf.mean()), 3),
                        "median": round(float(np.median(conf)), 3)},
         "emotions": emotions,
@@ -110,7 +119,7 @@ def _moments(per_second: list) -> list[dict]:
     for kind, group in (("negative peak", NEGATIVE), ("surprise peak", ("surprise",))):
         best = None
         for t, counts in per_second:
-            n = sum(counts.values())
+            n = sum(v for k, v in counts.items() if k != UNREADABLE)
             if n >= 2:
                 share = sum(counts.get(k, 0) for k in group) / n
                 if share > 0 and (best is None or share > best[1]):
@@ -146,12 +155,14 @@ def make_report_data(
         minute_ids[int(t // 60)].update(fid for fid, _ in entries)
     per_minute = []
     for minute, (counts, ids) in enumerate(zip(minute_counts, minute_ids, strict=True)):
-        n = sum(counts.values())
+        n = sum(counts[k] for k in EMOTION_LABELS)
+        everyone = n + counts[UNREADABLE]
         per_minute.append({"minute": minute, "start_s": 60.0 * minute,
                            "end_s": float(min(60 * (minute + 1), duration_s)), "faces": len(ids),
-                           "share": {k: (counts[k] / n if n else 0.0) for k in EMOTION_LABELS}})
+                           "share": {k: (counts[k] / n if n else 0.0) for k in EMOTION_LABELS},
+                           "unreadable_share": counts[UNREADABLE] / everyone if everyone else 0.0})
     totals = sum(minute_counts, Counter())
-    n_total = sum(totals.values())
+    n_total = sum(totals[k] for k in EMOTION_LABELS)
 
     fps = 25.0
     summary = {
@@ -164,12 +175,15 @@ def make_report_data(
             "per_second": per_second,
             "moments": _moments(per_second),
             "overall_share": {k: (totals[k] / n_total if n_total else 0.0) for k in EMOTION_LABELS},
+            "unreadable_share": totals[UNREADABLE] / (n_total + totals[UNREADABLE]) if n_total else 0.0,
         },
         "models": {
             "emotion": {"name": "classpulse-fer", "version": "0.1.0", "sha256": ["9f2c4e1ab37d" + "0" * 52],
                         "public_test_accuracy": 0.663, "macro_f1": 0.631, "architecture": "vgg-bn-4stage"},
             "face_detector": {"name": "facenet-pytorch MTCNN", "version": "2.6.0"},
             "pulse": {"method": "pos", "window_s": 10, "min_quality_db": 1.0},
+            "readability": {"max_abs_yaw": 0.35, "min_pitch": 0.18, "max_pitch": 0.7, "min_face_px": 24.0,
+                            "min_sharpness": 0.045},
         },
         "processing": {"wall_s": 196.4, "realtime_factor": round(duration_s / 196.4, 2),
                        "detect_every_s": 1.0, "emotion_every_s": 0.5, "max_side": 1280,

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.readability import UNREADABLE
 from reports import charts, formatting
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -151,3 +152,28 @@ def test_formatting():
     assert formatting.compact(60, 0) == "60" and formatting.compact(100.0) == "100"
     assert formatting.timestamp("2025-03-14T10:22:05+00:00") == "2025-03-14 10:22 UTC"
     assert formatting.timestamp("yesterday") == "yesterday"
+
+
+def test_unreadable_moments_are_hatched_and_named_in_the_legends():
+    emotions = [[float(t), "happy", 0.8] for t in range(20)]
+    emotions += [[float(t), UNREADABLE, None] for t in range(20, 40)]
+    strip = parse(charts.emotion_strip(emotions, 40.0))
+    assert charts.UNREADABLE_WORDS in texts(strip)
+    hatch_id = strip.find(f"{SVG}defs/{SVG}pattern").get("id")
+    assert hatch_id.startswith(charts.HATCH_ID)
+    (hatched,) = rects_filled(strip, f"url(#{hatch_id})")  # the segment; the legend's swatch is in <g>
+    assert hatched[0] == pytest.approx(charts.LEFT + 660 / 2, abs=1)
+
+    per_second = [[float(t), {"sad": 1, UNREADABLE: 1 if t < 5 else 0}] for t in range(10)]
+    mix = parse(charts.audience_mix_chart(per_second, 10.0))
+    assert charts.UNREADABLE_WORDS in texts(mix)
+    hatch_id = mix.find(f"{SVG}defs/{SVG}pattern").get("id")
+    assert hatch_id != strip.find(f"{SVG}defs/{SVG}pattern").get("id"), "one id per chart"
+    fills = [p.get("fill") for p in mix.iter(f"{SVG}polygon")]
+    assert fills == [charts.EMOTION_COLOURS["sad"], f"url(#{hatch_id})"], "hatching stacked on top"
+
+
+def test_per_minute_mix_stacks_the_unreadable_share_on_top():
+    minute = {"start_s": 0, "end_s": 60, "faces": 4, "share": {"happy": 1.0}, "unreadable_share": 0.25}
+    (b,), _ = charts._audience_bins([minute])
+    assert b.counts["happy"] == pytest.approx(3.0) and b.counts[UNREADABLE] == pytest.approx(1.0)

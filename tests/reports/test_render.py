@@ -15,8 +15,8 @@ import pytest
 from pypdf import PdfReader
 
 from classpulse.outputs import OUTPUT_FILES, write_outputs
+from reports import charts, render_html
 from reports import render as render_module
-from reports import render_html
 
 
 def write_report(summary: dict, timeline: list, out: Path) -> tuple[Path, Path]:
@@ -120,6 +120,24 @@ def test_accuracy_on_photos_of_other_people_is_stated_when_the_model_was_checked
     assert "On 364 labelled photographs of other people" in html and "53.9%" in html and "0.48" in html
 
 
+def test_pdf_states_what_could_not_be_read(standard):
+    text, html = standard["text"], standard["html"]
+    assert "When an expression cannot be read" in text
+    flat = re.sub(r"\s+", " ", html)
+    for rule in ("under 24 px", "more than 0.35 of the eye distance", "outside 0.18\N{EN DASH}0.7 of the way",
+                 "Laplacian variance under 0.045"):
+        assert rule in flat, rule
+    overall = standard["summary"]["audience"]["unreadable_share"]
+    assert f"For {round(100 * overall)}% of face-time the expression could not be read" in text
+    face_2 = sections(html)[1]
+    assert "Not readable</th><td>13% of sampled time (turned away 13%)" in face_2
+    assert "Not readable</th><td>never" in sections(html)[0]
+    for face in sections(html):
+        assert "not readable" in face  # the strip's legend and caption
+    hatch_ids = re.findall(f'<pattern id="({charts.HATCH_ID}[^"]*)"', html)
+    assert len(hatch_ids) == len(set(hatch_ids)) == 2  # the audience mix and face 2's strip, unique ids
+
+
 def test_a_face_with_too_few_accepted_windows_says_so(make_report):
     summary, timeline = make_report()
     summary["models"]["pulse"]["min_accepted_windows"] = 5
@@ -158,7 +176,8 @@ def test_html_has_one_audience_chart_and_three_charts_per_face(standard):
 def test_html_is_self_contained_and_has_no_face_images(standard):
     html = standard["html"]
     assert "<img" not in html and "data:image" not in html and "<image" not in html
-    assert not re.search(r"""(src|href)\s*=|url\(|@import""", html)
+    # url(#id) names the hatching pattern defined in the same chart; any other url( would be a fetch.
+    assert not re.search(r"""(src|href)\s*=|url\((?!#)|@import""", html)
 
 
 def test_zero_faces_gives_a_valid_report_saying_so(make_report, tmp_path, caplog):
