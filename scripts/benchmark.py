@@ -64,17 +64,19 @@ LECTURES = {
 
 
 def decode_only_s(video: Path) -> float:
-    """Wall seconds for ffmpeg to decode `video` to raw RGB at the analysis rate and size, discarded."""
+    """Wall seconds for ffmpeg to decode `video` to raw RGB at the analysis rate and size (as
+    `classpulse.video.decode` asks for them), discarded."""
+    from classpulse.pipeline import AnalysisOptions
     from classpulse.video.decode import analysis_rate, analysis_size
     from classpulse.video.probe import probe
 
-    info = probe(video)
-    width, height = analysis_size(info, 1280)
+    info, options = probe(video), AnalysisOptions()
+    width, height = analysis_size(info, options.max_side)
+    filters = f"fps={analysis_rate(info, cap=options.max_fps)},scale={width}:{height}:flags=area"
     start = time.perf_counter()
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-vf",
-         f"fps={analysis_rate(info)},scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y",
-         "/dev/null"],
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-vf", filters, "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-y", "/dev/null"],
         check=True,
     )  # fmt: skip
     return time.perf_counter() - start

@@ -67,7 +67,7 @@ def iter_frames(info: VideoInfo, *, fps: float, max_side: int) -> Iterator[Frame
     process = (
         ffmpeg.input(str(info.path))
         .video.filter("fps", fps=fps)
-        .filter("scale", width, height)
+        .filter("scale", width, height, flags="area")
         .output("pipe:", format="rawvideo", pix_fmt="rgb24")
         .global_args("-v", "error", "-nostdin")
         .run_async(pipe_stdout=True, pipe_stderr=True)
