@@ -1,7 +1,8 @@
 """The analysis pipeline: one streaming pass over the frames, then an offline pass over the tracks.
 
-frame -> faces (full MTCNN every `search_every_s`, after scene cuts, and each `detect_every_s` while
-         searches keep finding newcomers; otherwise O-Net on the tracked boxes every `detect_every_s`)
+frame -> faces (O-Net on the tracked boxes every `detect_every_s`; the full MTCNN cascade instead every
+         `search_every_s`, after scene cuts, when O-Net loses a tracked face, and while searches keep
+         finding newcomers)
       -> tracks (flow + association, every frame)
       -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
 tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, report.
@@ -190,11 +191,12 @@ class _StreamingAnalysis:
             boxes = self.tracker.advance(gray)
         search = frame.index >= self.next_search or self.cuts.is_cut(thumb)
         with self.clock("detect"):
+            detections = None if search else self._refine(frame, boxes)
+            if detections is not None and len(detections) < len(boxes):
+                search = True  # O-Net lost a tracked face (tiny, turned, gone): the full cascade decides
             if search:
                 self.cuts.detected(thumb)
                 detections = self.models.detector.detect([frame.rgb])[0]
-            else:
-                detections = self._refine(frame, boxes)
         with self.clock("track"):
             update = self.tracker.update(gray, detections)
         if search:  # while searches keep finding newcomers, search again at the next detection round
@@ -295,7 +297,8 @@ def _models_info(
         },
         "tracker": {
             "method": (
-                "full MTCNN every search interval, after scene cuts and while searches find newcomers; "
+                "full MTCNN every search interval, after scene cuts, when O-Net loses a tracked face and "
+                "while searches find newcomers; "
                 "MTCNN's O-Net on the tracked boxes every detection interval; Lucas-Kanade optical flow "
                 "between them; Hungarian association"
             ),
