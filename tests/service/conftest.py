@@ -331,3 +331,12 @@ def make_stack(
             from storage.db import dispose_engines
 
             dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def stack(make_stack: Callable[..., Stack]) -> Stack:
+    """A SQLite stack with the API running; tests start workers as they need them. Modules that need
+    another stack define their own `stack`."""
+    stack = make_stack("sqlite")
+    stack.start_api()
+    return stack

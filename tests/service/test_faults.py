@@ -22,14 +22,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def stack(make_stack) -> Iterator[Stack]:
-    stack = make_stack("sqlite")
-    stack.start_api()
-    yield stack
-    stack.stop_all()
-
-
-@pytest.fixture(scope="module")
 def key(stack: Stack) -> str:
     return stack.create_key("faults")
 

@@ -5,8 +5,6 @@ Bounded so it stays well under a minute: a few derandomised examples per operati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -17,14 +15,6 @@ from tests.service.conftest import Stack
 pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_OPERATION = 12
-
-
-@pytest.fixture(scope="module")
-def stack(make_stack) -> Iterator[Stack]:
-    stack = make_stack("sqlite")
-    stack.start_api()
-    yield stack
-    stack.stop_all()
 
 
 @pytest.fixture(scope="module")

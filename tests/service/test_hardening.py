@@ -259,10 +259,31 @@ def test_client_dropping_mid_upload_is_one_info_line(stack: Stack, key: str) -> 
     wait_for(lambda: not _incoming(stack), 10, "the partial file to be deleted")
 
 
+def _complete_response(raw: bytes) -> bool:
+    """Whether `raw` holds a whole HTTP response: headers and Content-Length bytes of body (the body may
+    arrive in a later TCP segment than the headers)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    return len(body) >= length
+
+
 def test_stalled_upload_times_out(stack: Stack, key: str) -> None:
     sock = _partial_upload(stack, key, sent=1000)
     started = time.monotonic()
-    answer = sock.recv(65536).decode(errors="replace")
+    sock.settimeout(15)
+    answer = b""
+    while (data := sock.recv(65536)) and not _complete_response(answer + data):
+        answer += data
+    answer = (answer + data).decode(errors="replace")
     sock.close()
     assert answer.startswith("HTTP/1.1 408"), answer
     assert time.monotonic() - started < 10
