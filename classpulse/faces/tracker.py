@@ -45,6 +45,12 @@ class _Track:
     misses: int = 0
 
 
+def _boxes_of(tracks: list[_Track]) -> Faces:
+    """The tracks' boxes as `Faces` (for its sizes and centres); scores and landmarks left at zero."""
+    n = len(tracks)
+    return Faces(np.array([t.box for t in tracks]).reshape(-1, 4), np.zeros(n), np.zeros((n, 5, 2)))
+
+
 @dataclass
 class TrackerUpdate:
     """`visible`: the faces seen in this frame, with `track_id` set; `ended`: ids that will not return;
@@ -134,13 +140,14 @@ class FaceTracker:
         p0 = np.concatenate([t.points for t in moving])
         p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, **_LK_PARAMS)
         ok = status.reshape(-1).astype(bool)
+        sizes = _boxes_of(moving).sizes
         start = 0
-        for track in moving:
+        for track, size in zip(moving, sizes.tolist(), strict=True):
             n = len(track.points)
             good = ok[start : start + n]
             moved = (p1[start : start + n] - p0[start : start + n]).reshape(-1, 2)[good] / self._scale
             start += n
-            shift = self._coherent_shift(moved, Faces(track.box, [0.0], track.landmarks).sizes[0])
+            shift = self._coherent_shift(moved, size)
             if shift is None:  # the face left, or was covered: hold the box until a detection decides
                 track.points = np.zeros((0, 1, 2), np.float32)
                 continue
@@ -179,9 +186,7 @@ class FaceTracker:
         matched_t: set[int] = set()
         matched_d: set[int] = set()
         if tracks and len(detections):
-            t_faces = Faces(
-                np.array([t.box for t in tracks]), np.zeros(len(tracks)), np.zeros((len(tracks), 5, 2))
-            )
+            t_faces = _boxes_of(tracks)
             t_size, d_size = t_faces.sizes, detections.sizes
             scale = np.maximum((t_size[:, None] + d_size[None, :]) / 2, 1.0)
             dist = np.linalg.norm(t_faces.centers[:, None] - detections.centers[None], axis=2) / scale
