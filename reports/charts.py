@@ -90,17 +90,29 @@ def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]
     )
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float | None = None,
-          fill: str = INK, weight: str | None = None) -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "start",
+    size: float | None = None,
+    fill: str = INK,
+    weight: str | None = None,
+) -> str:
     extra = f' font-size="{_f(size)}"' if size else ""
     extra += f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
-            f"{escape(str(text))}</text>")
+    return (
+        f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+        f"{escape(str(text))}</text>"
+    )
 
 
 def _rect(x: float, y: float, w: float, h: float, fill: str, extra: str = "") -> str:
-    return (f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max(w, 0.0))}" height="{_f(max(h, 0.0))}" '
-            f'fill="{fill}"{extra}/>')
+    return (
+        f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max(w, 0.0))}" height="{_f(max(h, 0.0))}" '
+        f'fill="{fill}"{extra}/>'
+    )
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = "") -> str:
@@ -179,8 +191,16 @@ def _time_axis(frame: _TimeFrame, y: float, *, title: bool = True) -> str:
         label = clock(t, hours=True)[:-3] if hours else clock(t)  # ticks are whole minutes past an hour
         out.append(_text(x, y + 15, label, anchor=anchor, fill=MUTED, size=10))
     if title:
-        out.append(_text(frame.width - frame.right, y + 29,
-                         "time (h:mm)" if hours else "time (m:ss)", anchor="end", fill=MUTED, size=10))
+        out.append(
+            _text(
+                frame.width - frame.right,
+                y + 29,
+                "time (h:mm)" if hours else "time (m:ss)",
+                anchor="end",
+                fill=MUTED,
+                size=10,
+            )
+        )
     return "".join(out)
 
 
@@ -264,8 +284,11 @@ def sorted_moments(moments: Iterable[Mapping] | None) -> list[Mapping]:
     return sorted((m for m in moments or () if m.get("t") is not None), key=lambda m: float(m["t"]))
 
 
-def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterable[Mapping] | None = None,
-                       ) -> str:
+def audience_mix_chart(
+    data: Sequence,
+    duration_s: float | None,
+    moments: Iterable[Mapping] | None = None,
+) -> str:
     """Stacked emotion mix of all faces in view over time, with numbered notable moments.
 
     `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds; the label "unreadable"
@@ -312,8 +335,9 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
                     pts += [(frame.x(b.start), y_of(u)), (frame.x(b.end), y_of(u))]
                 for b, lo in zip(reversed(run), reversed(lower), strict=True):
                     pts += [(frame.x(b.end), y_of(lo)), (frame.x(b.start), y_of(lo))]
-                out.append(f'<polygon fill="{fill}" points="'
-                           + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>')
+                out.append(
+                    f'<polygon fill="{fill}" points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>'
+                )
             lower = upper
     if not runs:
         out.append(_message(frame, top, plot_h, "No faces were detected in this recording."))
@@ -328,8 +352,15 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
         for b in bins:
             if b.faces > 0:
                 h = faces_h * b.faces / max_faces
-                out.append(_rect(frame.x(b.start), faces_top + faces_h - h, frame.x(b.end) - frame.x(b.start),
-                                 h, "#8C8C8C"))
+                out.append(
+                    _rect(
+                        frame.x(b.start),
+                        faces_top + faces_h - h,
+                        frame.x(b.end) - frame.x(b.start),
+                        h,
+                        "#8C8C8C",
+                    )
+                )
     out.append(_time_axis(frame, axis_y))
 
     # Numbered moment markers; numbers that would collide with the previous one are left out.
@@ -338,8 +369,10 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
         x = frame.x(float(moment["t"]))
         out.append(_line(x, top, x, top + plot_h, INK, ' stroke-width="1" stroke-dasharray="3 2"'))
         if x - last_label_x >= 16:
-            out.append(f'<circle cx="{_f(x)}" cy="{_f(top + 9)}" r="7" fill="white" stroke="{INK}" '
-                       f'stroke-width="1"/>')
+            out.append(
+                f'<circle cx="{_f(x)}" cy="{_f(top + 9)}" r="7" fill="white" stroke="{INK}" '
+                f'stroke-width="1"/>'
+            )
             out.append(_text(x, top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
             last_label_x = x
     height = axis_y + 34
@@ -362,8 +395,11 @@ def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple
         for t, label in samples:
             groups.setdefault(int(t // width), Counter())[label] += 1
         need = 0.5 * width / step
-        cells = [(k * width, (k + 1) * width, c.most_common(1)[0][0])
-                 for k, c in sorted(groups.items()) if c.total() >= need]
+        cells = [
+            (k * width, (k + 1) * width, c.most_common(1)[0][0])
+            for k, c in sorted(groups.items())
+            if c.total() >= need
+        ]
     segments: list[tuple[float, float, str]] = []
     for start, end, label in cells:
         if segments and segments[-1][2] == label and start - segments[-1][1] < 0.5 * step:
@@ -411,8 +447,16 @@ def emotion_share_bars(share: Mapping[str, float] | None) -> str:
         fraction = min(max(float(value), 0.0), 1.0) if value is not None else 0.0
         y = top + i * row_h
         out.append(_text(label_w, y + 12, label, anchor="end"))
-        out.append(_rect(bar_x, y + 3, bar_w * fraction, row_h - 5, EMOTION_COLOURS[label],
-                         f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else ""))
+        out.append(
+            _rect(
+                bar_x,
+                y + 3,
+                bar_w * fraction,
+                row_h - 5,
+                EMOTION_COLOURS[label],
+                f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else "",
+            )
+        )
         text = "—" if value is None else f"{100 * fraction:.0f}%"
         out.append(_text(bar_x + bar_w * fraction + 4, y + 12, text, fill=MUTED, size=10))
     return _svg("emotion-share", width, bottom + 18, "Share of time in each expression", out)
@@ -475,8 +519,9 @@ def _bpm_ticks(values: Sequence[float]) -> list[int]:
     return list(range(int(lo), int(hi) + 1, step))
 
 
-def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
-                     baseline_bpm: float | None = None) -> str:
+def heart_rate_chart(
+    series: Sequence[Sequence], duration_s: float | None, baseline_bpm: float | None = None
+) -> str:
     """Estimated heart rate (bpm) over time for one face.
 
     `series` is `pulse.series`: `[[t, bpm|None, quality_db|None, reason|None, stress|None], ...]` with t in
@@ -489,8 +534,12 @@ def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
     ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
     lo, hi = ticks[0], ticks[-1]
 
-    items = [("heart rate (bpm)", "line", INK), ("own baseline", "dash", MUTED),
-             ("no reliable estimate", "box", UNRELIABLE), ("stress flag (above own baseline)", "box", STRESS)]
+    items = [
+        ("heart rate (bpm)", "line", INK),
+        ("own baseline", "dash", MUTED),
+        ("no reliable estimate", "box", UNRELIABLE),
+        ("stress flag (above own baseline)", "box", STRESS),
+    ]
     legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
     top, plot_h = legend_y + 12, 76.0
 
@@ -505,8 +554,11 @@ def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
     if valid:
         out.append(_text(12, top + plot_h / 2, "bpm", anchor="middle", fill=MUTED, size=10))
     for start, end in _runs(cells, lambda c: c.bpm is None):
-        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), plot_h, UNRELIABLE,
-                         ' fill-opacity="0.7"'))
+        out.append(
+            _rect(
+                frame.x(start), top, frame.x(end) - frame.x(start), plot_h, UNRELIABLE, ' fill-opacity="0.7"'
+            )
+        )
     for start, end in _runs(cells, lambda c: c.stress):
         x0, x1 = frame.x(start), frame.x(end)
         out.append(_rect(x0, top, x1 - x0, plot_h, STRESS, ' fill-opacity="0.12"'))
@@ -522,8 +574,10 @@ def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
         if len(path) == 1:
             out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{INK}"/>')
         elif path:
-            out.append(f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
-                       'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>')
+            out.append(
+                f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
+                'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>'
+            )
         path.clear()
 
     previous_end = None
@@ -536,10 +590,21 @@ def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
     flush()
 
     if not valid:
-        message = ("No heart-rate data for this face." if not cells
-                   else "No reliable heart-rate estimate for this face.")
-        out.append(_rect(frame.x(0) + frame.plot_w / 2 - 150, top + plot_h / 2 - 11, 300, 20, "white",
-                         ' fill-opacity="0.85"'))
+        message = (
+            "No heart-rate data for this face."
+            if not cells
+            else "No reliable heart-rate estimate for this face."
+        )
+        out.append(
+            _rect(
+                frame.x(0) + frame.plot_w / 2 - 150,
+                top + plot_h / 2 - 11,
+                300,
+                20,
+                "white",
+                ' fill-opacity="0.85"',
+            )
+        )
         out.append(_message(frame, top, plot_h, message))
     out.append(_rect(LEFT, top, frame.plot_w, plot_h, "none", f' stroke="{GRID}" stroke-width="0.8"'))
     out.append(_time_axis(frame, top + plot_h))

@@ -64,8 +64,12 @@ def reason_words(code: object) -> str:
 
 
 # ------------------------------------------------------------------------------------------- context
-def _spans(rows: Sequence[tuple[float, object]], step: float, *, same_value: bool = False,
-           ) -> list[tuple[float, float, list[object]]]:
+def _spans(
+    rows: Sequence[tuple[float, object]],
+    step: float,
+    *,
+    same_value: bool = False,
+) -> list[tuple[float, float, list[object]]]:
     """Consecutive `(t, value)` rows (no more than 1.5 steps apart) -> `(start, end, values)` runs.
 
     With `same_value`, a change of value also starts a new run.
@@ -88,10 +92,13 @@ def _pulse_context(pulse: Mapping, duration: float | None) -> dict:
     stressed = [(float(r[0]), r[1]) for r in series if len(r) > 4 and r[4] and r[1] is not None]
 
     reasons = Counter(words for _, words in unreliable)
-    stretches = [{"start": s, "end": e, "reason": words[0]}
-                 for s, e, words in _spans(unreliable, step, same_value=True)]
-    stress = [{"start": s, "end": e, "peak": max(float(b) for b in bpms)}
-              for s, e, bpms in _spans(stressed, step)]
+    stretches = [
+        {"start": s, "end": e, "reason": words[0]}
+        for s, e, words in _spans(unreliable, step, same_value=True)
+    ]
+    stress = [
+        {"start": s, "end": e, "peak": max(float(b) for b in bpms)} for s, e, bpms in _spans(stressed, step)
+    ]
 
     mean_bpm, baseline = pulse.get("mean_bpm"), pulse.get("baseline_bpm")
     return {
@@ -133,8 +140,9 @@ def _face_context(face: Mapping, duration: float | None) -> dict:
         "dominant": dominant,
         "dominant_share": share.get(dominant) if dominant else None,
         "unreadable_share": face.get("unreadable_share"),
-        "unreadable_reasons": sorted(((r, v) for r, v in (face.get("unreadable_reasons") or {}).items() if v),
-                                     key=lambda rv: -rv[1]),
+        "unreadable_reasons": sorted(
+            ((r, v) for r, v in (face.get("unreadable_reasons") or {}).items() if v), key=lambda rv: -rv[1]
+        ),
         "confidence": face.get("confidence") or {},
         "pulse": pulse,
         "strip": Markup(charts.emotion_strip(emotions, duration, legend=False)),
@@ -177,9 +185,16 @@ def _moments(moments: Iterable[Mapping] | None) -> list[dict]:
     out = []
     for number, m in enumerate(charts.sorted_moments(moments), start=1):
         kind = str(m.get("kind") or "notable moment")
-        out.append({"number": number, "t": m.get("t"), "kind": kind,
-                    "title": MOMENT_KINDS.get(kind, kind[:1].upper() + kind[1:]),
-                    "share": m.get("share"), "faces": m.get("faces")})
+        out.append(
+            {
+                "number": number,
+                "t": m.get("t"),
+                "kind": kind,
+                "title": MOMENT_KINDS.get(kind, kind[:1].upper() + kind[1:]),
+                "share": m.get("share"),
+                "faces": m.get("faces"),
+            }
+        )
     return out
 
 
@@ -190,8 +205,10 @@ def build_context(summary: Mapping, timeline: Sequence) -> dict:
     models = summary.get("models") or {}
     audience = summary.get("audience") or {}
     duration = video.get("duration_s")
-    faces_raw = [{"face_id": i, **f} if f.get("face_id") is None else f
-                 for i, f in enumerate(summary.get("faces") or (), start=1)]
+    faces_raw = [
+        {"face_id": i, **f} if f.get("face_id") is None else f
+        for i, f in enumerate(summary.get("faces") or (), start=1)
+    ]
     faces_raw.sort(key=lambda f: f["face_id"])
 
     per_second = _per_second(summary, timeline)
@@ -219,8 +236,10 @@ def build_context(summary: Mapping, timeline: Sequence) -> dict:
         "tracker": models.get("tracker"),
         "moment_rule": audience.get("moment_rule"),
         "pulse_model": models.get("pulse") or {},
-        "pulse_method": PULSE_METHODS.get(str((models.get("pulse") or {}).get("method") or "pos").lower(),
-                                          f"{(models.get('pulse') or {}).get('method')} method"),
+        "pulse_method": PULSE_METHODS.get(
+            str((models.get("pulse") or {}).get("method") or "pos").lower(),
+            f"{(models.get('pulse') or {}).get('method')} method",
+        ),
         "model_error": None if accuracy is None else 1.0 - float(accuracy),
         "duration": duration,
         "faces": faces,
@@ -252,11 +271,22 @@ def _breakable(text: object) -> Markup:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(clock=formatting.clock, span=formatting.span, percent=formatting.percent,
-                       number=formatting.number, compact=formatting.compact, timestamp=formatting.timestamp,
-                       breakable=_breakable)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        clock=formatting.clock,
+        span=formatting.span,
+        percent=formatting.percent,
+        number=formatting.number,
+        compact=formatting.compact,
+        timestamp=formatting.timestamp,
+        breakable=_breakable,
+    )
     return env
 
 

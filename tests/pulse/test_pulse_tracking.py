@@ -117,8 +117,10 @@ def test_noise_stays_below_the_gates_in_99_percent_of_trials(duration_s: float) 
             tracks_with_mean += n_reported >= MIN_ACCEPTED_WINDOWS
             windows += sum(c is not None for c in tracked.confidence)
             reported += n_reported
-    print(f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_with_mean}/{n} with a mean, "
-          f"{tracks_reporting}/{n} tracks and {reported}/{windows} windows reported")
+    print(
+        f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_with_mean}/{n} with a mean, "
+        f"{tracks_reporting}/{n} tracks and {reported}/{windows} windows reported"
+    )
     assert estimates <= 0.01 * n and tracks_with_mean <= 0.01 * n
     assert reported <= 0.01 * windows
     assert tracks_reporting <= 0.05 * n

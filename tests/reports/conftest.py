@@ -104,10 +104,17 @@ def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator) -> dict:
         "dominant_emotion": labels.most_common(1)[0][0],
         "emotion_share": {k: labels[k] / readable for k in EMOTION_LABELS},
         "unreadable_share": round(1 - readable / len(emotions), 4),
-        "unreadable_reasons": {"too small": 0.0, "turned away": round(1 - readable / len(emotions), 4),
-                               "tilted": 0.0, "blurred": 0.0},
-        "confidence": {"min": float(conf.min()), "mean": round(float(conf.mean()), 3),
-                       "median": round(float(np.median(conf)), 3)},
+        "unreadable_reasons": {
+            "too small": 0.0,
+            "turned away": round(1 - readable / len(emotions), 4),
+            "tilted": 0.0,
+            "blurred": 0.0,
+        },
+        "confidence": {
+            "min": float(conf.min()),
+            "mean": round(float(conf.mean()), 3),
+            "median": round(float(np.median(conf)), 3),
+        },
         "emotions": emotions,
         "pulse": _pulse(spec, visible, rng),
         **spec.extra,
@@ -157,18 +164,32 @@ def make_report_data(
     for minute, (counts, ids) in enumerate(zip(minute_counts, minute_ids, strict=True)):
         n = sum(counts[k] for k in EMOTION_LABELS)
         everyone = n + counts[UNREADABLE]
-        per_minute.append({"minute": minute, "start_s": 60.0 * minute,
-                           "end_s": float(min(60 * (minute + 1), duration_s)), "faces": len(ids),
-                           "share": {k: (counts[k] / n if n else 0.0) for k in EMOTION_LABELS},
-                           "unreadable_share": counts[UNREADABLE] / everyone if everyone else 0.0})
+        per_minute.append(
+            {
+                "minute": minute,
+                "start_s": 60.0 * minute,
+                "end_s": float(min(60 * (minute + 1), duration_s)),
+                "faces": len(ids),
+                "share": {k: (counts[k] / n if n else 0.0) for k in EMOTION_LABELS},
+                "unreadable_share": counts[UNREADABLE] / everyone if everyone else 0.0,
+            }
+        )
     totals = sum(minute_counts, Counter())
     n_total = sum(totals[k] for k in EMOTION_LABELS)
 
     fps = 25.0
     summary = {
-        "video": {"file": "thermo_week3.mp4", "duration_s": float(duration_s), "fps": fps,
-                  "analysis_fps": fps, "width": 1280, "height": 720, "codec": "h264",
-                  "frames_analysed": int(duration_s * fps), "title": title},
+        "video": {
+            "file": "thermo_week3.mp4",
+            "duration_s": float(duration_s),
+            "fps": fps,
+            "analysis_fps": fps,
+            "width": 1280,
+            "height": 720,
+            "codec": "h264",
+            "frames_analysed": int(duration_s * fps),
+            "title": title,
+        },
         "faces": face_dicts,
         "audience": {
             "per_minute": per_minute,
@@ -178,16 +199,33 @@ def make_report_data(
             "unreadable_share": totals[UNREADABLE] / (n_total + totals[UNREADABLE]) if n_total else 0.0,
         },
         "models": {
-            "emotion": {"name": "classpulse-fer", "version": "0.1.0", "sha256": ["9f2c4e1ab37d" + "0" * 52],
-                        "public_test_accuracy": 0.663, "macro_f1": 0.631, "architecture": "vgg-bn-4stage"},
+            "emotion": {
+                "name": "classpulse-fer",
+                "version": "0.1.0",
+                "sha256": ["9f2c4e1ab37d" + "0" * 52],
+                "public_test_accuracy": 0.663,
+                "macro_f1": 0.631,
+                "architecture": "vgg-bn-4stage",
+            },
             "face_detector": {"name": "facenet-pytorch MTCNN", "version": "2.6.0"},
             "pulse": {"method": "pos", "window_s": 10, "min_quality_db": 1.0},
-            "readability": {"max_abs_yaw": 0.35, "min_pitch": 0.18, "max_pitch": 0.7, "min_face_px": 24.0,
-                            "min_sharpness": 0.045},
+            "readability": {
+                "max_abs_yaw": 0.35,
+                "min_pitch": 0.18,
+                "max_pitch": 0.7,
+                "min_face_px": 24.0,
+                "min_sharpness": 0.045,
+            },
         },
-        "processing": {"wall_s": 196.4, "realtime_factor": round(duration_s / 196.4, 2),
-                       "detect_every_s": 1.0, "emotion_every_s": 0.5, "max_side": 1280,
-                       "started_at": "2025-03-14T10:22:05+00:00", "classpulse_version": "0.1.0"},
+        "processing": {
+            "wall_s": 196.4,
+            "realtime_factor": round(duration_s / 196.4, 2),
+            "detect_every_s": 1.0,
+            "emotion_every_s": 0.5,
+            "max_side": 1280,
+            "started_at": "2025-03-14T10:22:05+00:00",
+            "classpulse_version": "0.1.0",
+        },
     }
     return summary, timeline
 

@@ -26,8 +26,11 @@ def texts(root: ET.Element) -> list[str]:
 
 def rects_filled(root: ET.Element, colour: str) -> list[tuple[float, float]]:
     """x extents of the rects painted `colour`, legend swatches excluded."""
-    return [(float(r.get("x")), float(r.get("x")) + float(r.get("width")))
-            for r in root.findall(f"{SVG}rect") if r.get("fill") == colour]
+    return [
+        (float(r.get("x")), float(r.get("x")) + float(r.get("width")))
+        for r in root.findall(f"{SVG}rect")
+        if r.get("fill") == colour
+    ]
 
 
 def test_one_colour_per_label_all_distinct():
@@ -43,8 +46,9 @@ def all_charts(summary: dict) -> dict[str, str]:
         "audience-mix": charts.audience_mix_chart(audience["per_second"], duration, audience["moments"]),
         "emotion-strip": charts.emotion_strip(face["emotions"], duration),
         "emotion-share": charts.emotion_share_bars(face["emotion_share"]),
-        "heart-rate": charts.heart_rate_chart(face["pulse"]["series"], duration,
-                                              face["pulse"]["baseline_bpm"]),
+        "heart-rate": charts.heart_rate_chart(
+            face["pulse"]["series"], duration, face["pulse"]["baseline_bpm"]
+        ),
     }
 
 
@@ -62,8 +66,12 @@ def test_every_chart_names_its_kind_and_has_legend_and_time_axis(report_data):
         if kind in ("audience-mix", "emotion-strip"):
             assert set(EMOTION_LABELS) <= set(labels)
         if kind == "heart-rate":
-            legend = {"heart rate (bpm)", "own baseline", "no reliable estimate",
-                      "stress flag (above own baseline)"}
+            legend = {
+                "heart rate (bpm)",
+                "own baseline",
+                "no reliable estimate",
+                "stress flag (above own baseline)",
+            }
             assert legend <= set(labels)
 
 

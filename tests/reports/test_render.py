@@ -45,8 +45,14 @@ def standard(tmp_path_factory, make_report):
     html_path, pdf_path = write_report(summary, timeline, out)
     seconds = time.perf_counter() - started
     logging.getLogger(__name__).info("standard report rendered in %.2f s", seconds)
-    return {"summary": summary, "out": out, "html_path": html_path, "pdf_path": pdf_path,
-            "html": html_path.read_text(encoding="utf-8"), "text": pdf_text(pdf_path)}
+    return {
+        "summary": summary,
+        "out": out,
+        "html_path": html_path,
+        "pdf_path": pdf_path,
+        "html": html_path.read_text(encoding="utf-8"),
+        "text": pdf_text(pdf_path),
+    }
 
 
 def test_writes_the_output_set_and_nothing_else(standard):
@@ -62,28 +68,59 @@ def test_pdf_is_a4_with_numbered_pages(standard):
     assert reader.metadata.title.startswith("Thermodynamics")
 
 
-@pytest.mark.parametrize("heading", [
-    "Summary", "Notable moments", "Faces at a glance", "Audience expression over time",
-    "Face 1", "Face 2", "Face 3", "Method and limitations", "Face detection and tracking",
-    "Facial expressions", "Heart rate from video", "Privacy",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Summary",
+        "Notable moments",
+        "Faces at a glance",
+        "Audience expression over time",
+        "Face 1",
+        "Face 2",
+        "Face 3",
+        "Method and limitations",
+        "Face detection and tracking",
+        "Facial expressions",
+        "Heart rate from video",
+        "Privacy",
+    ],
+)
 def test_pdf_has_section_headings(standard, heading):
     assert heading in standard["text"]
 
 
 def test_pdf_states_recording_processing_and_model_facts(standard):
     text = standard["text"]
-    for fact in ("thermo_week3.mp4", "2:05", "1280 \N{MULTIPLICATION SIGN} 720 px", "25 fps",
-                 "2025-03-14 10:22 UTC", "3 min 16 s", "version 0.1.0", "classpulse-fer 0.1.0", "66.3%",
-                 "0.63", "9f2c4e1ab37d", "facenet-pytorch MTCNN 2.6.0"):
+    for fact in (
+        "thermo_week3.mp4",
+        "2:05",
+        "1280 \N{MULTIPLICATION SIGN} 720 px",
+        "25 fps",
+        "2025-03-14 10:22 UTC",
+        "3 min 16 s",
+        "version 0.1.0",
+        "classpulse-fer 0.1.0",
+        "66.3%",
+        "0.63",
+        "9f2c4e1ab37d",
+        "facenet-pytorch MTCNN 2.6.0",
+    ):
         assert fact in text, fact
 
 
 def test_pdf_states_the_limitations(standard):
     text = standard["text"]
-    for phrase in ("Facial expressions are not feelings", "posed and web-sourced", "noisy labels",
-                   "not a medical device", "not a validated stress measure", "own baseline",
-                   "head or camera moves", "processed locally", "no face images"):
+    for phrase in (
+        "Facial expressions are not feelings",
+        "posed and web-sourced",
+        "noisy labels",
+        "not a medical device",
+        "not a validated stress measure",
+        "own baseline",
+        "head or camera moves",
+        "processed locally",
+        "no face images",
+    ):
         assert phrase in text, phrase
 
 
@@ -124,8 +161,12 @@ def test_pdf_states_what_could_not_be_read(standard):
     text, html = standard["text"], standard["html"]
     assert "When an expression cannot be read" in text
     flat = re.sub(r"\s+", " ", html)
-    for rule in ("under 24 px", "more than 0.35 of the eye distance", "outside 0.18\N{EN DASH}0.7 of the way",
-                 "Laplacian variance under 0.045"):
+    for rule in (
+        "under 24 px",
+        "more than 0.35 of the eye distance",
+        "outside 0.18\N{EN DASH}0.7 of the way",
+        "Laplacian variance under 0.045",
+    ):
         assert rule in flat, rule
     overall = standard["summary"]["audience"]["unreadable_share"]
     assert f"For {round(100 * overall)}% of face-time the expression could not be read" in text
@@ -150,11 +191,17 @@ def test_a_face_with_too_few_accepted_windows_says_so(make_report):
 def test_the_whole_track_estimate_is_shown_with_its_quality(make_report):
     summary, timeline = make_report()
     summary["faces"][0]["pulse"].update(
-        mean_bpm=None, baseline_bpm=None, accepted_windows=2, track_bpm=71.6, track_quality_db=-0.4,
-        track_min_quality_db=-1.2, track_windows=29,
+        mean_bpm=None,
+        baseline_bpm=None,
+        accepted_windows=2,
+        track_bpm=71.6,
+        track_quality_db=-0.4,
+        track_min_quality_db=-1.2,
+        track_windows=29,
     )
-    summary["faces"][1]["pulse"].update(track_bpm=None, track_quality_db=-3.4, track_min_quality_db=-1.2,
-                                        track_windows=29)
+    summary["faces"][1]["pulse"].update(
+        track_bpm=None, track_quality_db=-3.4, track_min_quality_db=-1.2, track_windows=29
+    )
     html = render_html(summary, timeline)
     assert "72 bpm (whole track)" in html  # overview table, where the mean is missing
     assert "quality -0.4 dB, needs -1.2 dB; 29 windows averaged" in html
@@ -218,8 +265,12 @@ def test_missing_optional_fields_render_with_dashes(make_report):
 
 def test_twenty_faces_one_hour_stays_bounded(make_report, face_spec):
     moods = ("happy", "neutral", "sad", "surprise")
-    faces = tuple(face_spec(60 * i, 3600 - 30 * i, mood=moods[i % 4], pulse=("good", "null")[i % 2],
-                            stress=(1500, 1700)) for i in range(20))
+    faces = tuple(
+        face_spec(
+            60 * i, 3600 - 30 * i, mood=moods[i % 4], pulse=("good", "null")[i % 2], stress=(1500, 1700)
+        )
+        for i in range(20)
+    )
     summary, timeline = make_report(duration_s=3600.0, faces=faces)
     html = render_html(summary, timeline)
     assert len(sections(html)) == 20
@@ -259,7 +310,10 @@ def test_nothing_overflows_the_page_width(make_report):
         all_boxes = list(boxes(page._page_box))
         body = next(b for b in all_boxes if getattr(b, "element_tag", None) == "body")
         right = body.content_box_x() + body.width
-        wide = [b.element_tag for b in all_boxes
-                if getattr(b, "element_tag", None) not in (None, "html", "body")
-                and b.position_x + b.margin_width() > right + 0.5]
+        wide = [
+            b.element_tag
+            for b in all_boxes
+            if getattr(b, "element_tag", None) not in (None, "html", "body")
+            and b.position_x + b.margin_width() > right + 0.5
+        ]
         assert not wide, f"page {number}: {wide}"
