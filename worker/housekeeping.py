@@ -138,9 +138,7 @@ def _sweep_orphans(*, engine, layout: Layout, now: dt.datetime) -> int:
                 leases[path] = match.group(2)
     removed = 0
     with session_scope(engine) as session:
-        jobs = {
-            job.id: job for job in (crud.get_job(session, job_id=i) for i in candidates) if job is not None
-        }
+        jobs = crud.get_jobs(session, job_ids=candidates)
     for job_id, paths in candidates.items():
         job = jobs.get(job_id)
         for path in paths:

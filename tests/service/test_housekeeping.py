@@ -207,6 +207,15 @@ def test_retention_purges_old_finished_jobs_and_orphans(settings: Settings) -> N
     assert _row(settings, jobs["new_done"].id) is not None
 
 
+def test_the_orphan_sweep_reads_the_candidate_jobs_in_chunks(settings: Settings, monkeypatch) -> None:
+    monkeypatch.setattr(crud, "IDS_PER_QUERY", 2)
+    jobs = [_job(settings) for _ in range(5)]
+    with _session(settings) as session:
+        found = crud.get_jobs(session, job_ids=[job.id for job in jobs] + ["f" * 32])
+    assert sorted(found) == sorted(job.id for job in jobs)
+    assert {job.id: job.status for job in found.values()} == {job.id: "queued" for job in jobs}
+
+
 # --- the reaper -------------------------------------------------------------------------------------------
 
 
