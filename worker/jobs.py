@@ -280,9 +280,7 @@ class JobRunner:
                 job, lease, staging, f"{_customer_error(exc, stage)}; gave up after {job.attempts} attempts"
             )
         remove_tree(staging)
-        delay = min(
-            self.settings.retry_backoff_max_s, self.settings.retry_backoff_s * 2 ** (job.attempts - 1)
-        )
+        delay = self.settings.retry_delay_s(job.attempts - 1)
         with session_scope(self.engine) as session:
             released = crud.release_job(
                 session,
