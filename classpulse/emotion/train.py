@@ -247,9 +247,8 @@ def _teacher_proba(teachers: list[torch.nn.Module], x: torch.Tensor) -> torch.Te
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with atomic_outputs(path.parent, [path.name]) as tmp:
+        torch.save(obj, tmp[path.name])
 
 
 def _fp16_member(checkpoint: Path, bf16: bool) -> tuple[dict, torch.nn.Module, dict[str, torch.Tensor]]:
