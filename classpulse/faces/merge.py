@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classpulse.faces.detections import box_centers, box_sizes
+
 
 @dataclass(frozen=True)
 class TrackletSpan:
@@ -22,14 +24,6 @@ class TrackletSpan:
     last_s: float
     first_box: np.ndarray
     last_box: np.ndarray
-
-
-def _size(box: np.ndarray) -> float:
-    return float(np.sqrt(max(box[2] - box[0], 1e-6) * max(box[3] - box[1], 1e-6)))
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return (box[:2] + box[2:]) / 2
 
 
 def merge_tracklets(
@@ -55,10 +49,12 @@ def merge_tracklets(
             gap = span.first_s - tail.last_s
             if gap <= 0 or gap > max_gap_s:
                 continue
-            a, b = _size(tail.last_box), _size(span.first_box)
+            ends = np.stack([tail.last_box, span.first_box])
+            a, b = (float(size) for size in np.maximum(box_sizes(ends), 1e-6))
             if max(a, b) / min(a, b) > max_size_ratio:
                 continue
-            dist = float(np.linalg.norm(_centre(tail.last_box) - _centre(span.first_box))) / ((a + b) / 2)
+            centre_a, centre_b = box_centers(ends)
+            dist = float(np.linalg.norm(centre_a - centre_b)) / ((a + b) / 2)
             if dist <= best_dist:
                 best, best_dist = members, dist
         if best is None:
