@@ -37,7 +37,7 @@ from classpulse.faces.readability import assess_readability
 from classpulse.faces.tracker import FaceTracker
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
-from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
+from classpulse.pulse.stress import BASELINE_S, MIN_ACCEPTED_WINDOWS, RISE_BPM, RISE_FRACTION
 from classpulse.pulse.tracking import (
     MAX_RATE_CHANGE_BPM_PER_S,
     MIN_CONFIDENCE,
@@ -45,7 +45,7 @@ from classpulse.pulse.tracking import (
     MIN_TRACK_WINDOWS,
     TRACK_QUALITY_GATE_DB,
 )
-from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary
+from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
 from classpulse.video.probe import InputError, VideoInfo, probe

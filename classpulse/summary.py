@@ -15,7 +15,7 @@ from scipy.signal import find_peaks
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import READABLE, REASONS, UNREADABLE, readability_rule
 from classpulse.pulse.heart_rate import HeartRateWindow
-from classpulse.pulse.stress import baseline_bpm, stress_flags
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS, baseline_bpm, stress_flags
 from classpulse.pulse.tracking import track_quality_gate_db, track_series
 from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo
@@ -29,10 +29,6 @@ MOMENT_MIN_SHARE = 0.4
 MOMENT_MIN_SEPARATION_S = 10
 MAX_MOMENTS = 6
 MOMENT_SMOOTHING_S = 3
-# A face's mean heart rate, baseline and rise flags are reported only from at least this many accepted
-# 10 s windows (1 s apart, so >= 14 s of video): one window that clears the quality gate can still be a
-# wrong peak, as on compressed webcam video; several agreeing windows rarely are.
-MIN_ACCEPTED_WINDOWS = 5
 # Decoding that ends this much before the container's declared duration stopped early (a truncated or
 # corrupt file). Intact files on the shared clips end within 0.04 s of it (or run past it).
 TRUNCATION_TOLERANCE_S = 0.5

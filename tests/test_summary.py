@@ -8,8 +8,8 @@ import pytest
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import TURNED_AWAY, UNREADABLE
 from classpulse.pulse.heart_rate import HeartRateWindow
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS
 from classpulse.summary import (
-    MIN_ACCEPTED_WINDOWS,
     MOMENT_MIN_SEPARATION_S,
     _audience,
     _Face,

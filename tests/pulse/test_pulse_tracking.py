@@ -7,6 +7,7 @@ import pytest
 
 from classpulse.pulse import REASON_OFF_TRACK, heart_rate_series
 from classpulse.pulse.heart_rate import SPECTRUM_BPM
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS
 from classpulse.pulse.tracking import (
     MIN_CONFIDENCE,
     MIN_TRACK_WINDOWS,
@@ -15,7 +16,6 @@ from classpulse.pulse.tracking import (
     track_series,
     viterbi_track,
 )
-from classpulse.summary import MIN_ACCEPTED_WINDOWS
 from tests.pulse.conftest import NOISE_KINDS, noise_trace
 
 
