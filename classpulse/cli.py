@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from classpulse import service_cli
+from classpulse.options import AnalysisOptions
 
 EXIT_USAGE = 2
 
@@ -24,7 +25,7 @@ def _analyze(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from classpulse.pipeline import AnalysisOptions, analyze_to_dir
+    from classpulse.pipeline import analyze_to_dir
     from classpulse.progress import ProgressBar
 
     out_dir: Path = args.out
@@ -37,6 +38,7 @@ def _analyze(args: argparse.Namespace) -> int:
             max_side=args.max_side,
             max_fps=args.max_fps,
             pulse=not args.no_pulse,
+            pulse_method=args.pulse_method,
             title=args.title,
         )
     except ValueError as exc:
@@ -149,19 +151,41 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("video", type=Path)
     analyze.add_argument("--out", type=Path, required=True, help="output folder")
     analyze.add_argument(
-        "--detect-every", type=float, default=1.0, help="seconds between re-checks of the tracked faces"
+        "--detect-every",
+        type=float,
+        default=AnalysisOptions.detect_every_s,
+        help="seconds between re-checks of the tracked faces",
     )
     analyze.add_argument(
-        "--search-every", type=float, default=5.0, help="seconds between full-frame searches for new faces"
+        "--search-every",
+        type=float,
+        default=AnalysisOptions.search_every_s,
+        help="seconds between full-frame searches for new faces",
     )
     analyze.add_argument(
-        "--emotion-every", type=float, default=0.5, help="seconds between expression samples"
+        "--emotion-every",
+        type=float,
+        default=AnalysisOptions.emotion_every_s,
+        help="seconds between expression samples",
     )
     analyze.add_argument(
-        "--max-fps", type=float, default=15.0, help="analysis frame rate cap (frames per second)"
+        "--max-fps",
+        type=float,
+        default=AnalysisOptions.max_fps,
+        help="analysis frame rate cap (frames per second)",
     )
-    analyze.add_argument("--max-side", type=int, default=1280, help="analysis resolution cap (long side, px)")
+    analyze.add_argument(
+        "--max-side",
+        type=int,
+        default=AnalysisOptions.max_side,
+        help="analysis resolution cap (long side, px)",
+    )
     analyze.add_argument("--no-pulse", action="store_true", help="skip the heart-rate estimate")
+    analyze.add_argument(
+        "--pulse-method",
+        default=AnalysisOptions.pulse_method,
+        help="pulse method: pos, chrom or green (default %(default)s)",
+    )
     analyze.add_argument("--title", help="title printed on the report")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)

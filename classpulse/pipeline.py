@@ -32,10 +32,11 @@ from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
-from classpulse.faces.merge import merge_tracklets
+from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
 from classpulse.faces.readability import assess_readability
 from classpulse.faces.tracker import FaceTracker
-from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
+from classpulse.options import AnalysisOptions
+from classpulse.pulse.heart_rate import MIN_FACE_PX, MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.pulse.stress import BASELINE_S, MIN_ACCEPTED_WINDOWS, RISE_BPM, RISE_FRACTION
 from classpulse.pulse.tracking import (
@@ -54,32 +55,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 
-__all__ = ["AnalysisOptions", "InputError", "analyze", "analyze_to_dir", "classify_image"]
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Customer-facing knobs. Intervals in seconds; `max_side` caps the analysis resolution (pixels)."""
-
-    detect_every_s: float = 1.0
-    search_every_s: float = 5.0
-    emotion_every_s: float = 0.5
-    max_side: int = 1280
-    max_fps: float = 15.0
-    pulse: bool = True
-    title: str | None = None
-    pulse_method: str = "pos"
-    pulse_min_face_px: float = 60.0
-    min_track_s: float = 1.0
-    merge_gap_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        if min(self.detect_every_s, self.search_every_s, self.emotion_every_s) <= 0:
-            raise ValueError("detect_every_s, search_every_s and emotion_every_s must be positive")
-        if self.max_side < 64:
-            raise ValueError("max_side must be at least 64 pixels")
-        if self.max_fps < 5:
-            raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
+__all__ = ["InputError", "analyze", "analyze_to_dir", "classify_image"]
 
 
 @dataclass(frozen=True)
@@ -268,7 +244,7 @@ class _StreamingAnalysis:
             record.rgb,
             record.frame_times,
             method=self.options.pulse_method,
-            valid=record.face_px >= self.options.pulse_min_face_px,
+            valid=record.face_px >= MIN_FACE_PX,
         )
 
 
@@ -304,14 +280,14 @@ def _models_info(
             ),
             "search_every_s": options.search_every_s,
             "max_misses": tracker.max_misses,
-            "merge_gap_s": options.merge_gap_s,
-            "min_track_s": options.min_track_s,
+            "merge_gap_s": MAX_GAP_S,
+            "min_track_s": MIN_TRACK_S,
         },
         "pulse": {
             "method": options.pulse_method,
             "window_s": WINDOW_S,
             "min_quality_db": MIN_QUALITY_DB,
-            "min_face_px": options.pulse_min_face_px,
+            "min_face_px": MIN_FACE_PX,
             "stress_rise_bpm": RISE_BPM,
             "stress_rise_fraction": RISE_FRACTION,
             "baseline_s": BASELINE_S,
@@ -350,9 +326,7 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         state.worker.shutdown(cancel_futures=True)
     if on_progress:
         on_progress("summarising", 1.0)
-    face_of = merge_tracklets(
-        [r.span() for r in records], min_span_s=options.min_track_s, max_gap_s=options.merge_gap_s
-    )
+    face_of = merge_tracklets([r.span() for r in records])
     wall_s = time.perf_counter() - started
     processing = {
         "wall_s": round(wall_s, 2),

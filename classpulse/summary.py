@@ -7,21 +7,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.signal import find_peaks
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import READABLE, REASONS, UNREADABLE, readability_rule
+from classpulse.options import AnalysisOptions
 from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS, baseline_bpm, stress_flags
 from classpulse.pulse.tracking import track_quality_gate_db, track_series
 from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo
-
-if TYPE_CHECKING:
-    from classpulse.pipeline import AnalysisOptions
 
 SMOOTH_S = 1.5
 NEGATIVE = ("angry", "disgust", "fear", "sad")

@@ -66,7 +66,7 @@ LECTURES = {
 def decode_only_s(video: Path) -> float:
     """Wall seconds for ffmpeg to decode `video` to raw RGB at the analysis rate and size (as
     `classpulse.video.decode` asks for them), discarded."""
-    from classpulse.pipeline import AnalysisOptions
+    from classpulse.options import AnalysisOptions
     from classpulse.video.decode import analysis_rate, analysis_size
     from classpulse.video.probe import probe
 
@@ -84,7 +84,8 @@ def decode_only_s(video: Path) -> float:
 
 def run_one(video: Path, truth: Path | None) -> dict:
     """Analyse `video` in this process (report included) and return the measurements."""
-    from classpulse.pipeline import AnalysisOptions, analyze_to_dir
+    from classpulse.options import AnalysisOptions
+    from classpulse.pipeline import analyze_to_dir
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from classpulse.pipeline import AnalysisOptions, analyze_to_dir
+from classpulse.options import AnalysisOptions
+from classpulse.pipeline import analyze_to_dir
 from tests.synthetic_video import build_synthetic_lecture, score_analysis
 
 pytestmark = pytest.mark.slow

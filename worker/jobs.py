@@ -224,7 +224,8 @@ class JobRunner:
         return self._publish(job, lease, staging, summary)
 
     def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> dict:
-        from classpulse.pipeline import AnalysisOptions, InputError, analyze_to_dir
+        from classpulse.options import AnalysisOptions
+        from classpulse.pipeline import InputError, analyze_to_dir
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")

@@ -26,11 +26,17 @@ class TrackletSpan:
     last_box: np.ndarray
 
 
+#: Tracklets shorter than this (seconds) are junk (a passing false detection) and are dropped.
+MIN_TRACK_S = 1.0
+#: The longest absence (seconds) across which two tracklets can still be joined into one face.
+MAX_GAP_S = 60.0
+
+
 def merge_tracklets(
     spans: list[TrackletSpan],
     *,
-    min_span_s: float = 1.0,
-    max_gap_s: float = 60.0,
+    min_span_s: float = MIN_TRACK_S,
+    max_gap_s: float = MAX_GAP_S,
     max_distance: float = 0.5,
     max_size_ratio: float = 1.5,
 ) -> dict[int, int]:

@@ -58,7 +58,8 @@ def _whole_frame_pulse(video: Path, *, method: str) -> dict:
 
 
 def _face_pulse(video: Path, *, method: str) -> dict:
-    from classpulse.pipeline import AnalysisOptions, analyze
+    from classpulse.options import AnalysisOptions
+    from classpulse.pipeline import analyze
 
     summary = analyze(probe(video), AnalysisOptions(pulse_method=method))["summary"]
     faces = summary["faces"]

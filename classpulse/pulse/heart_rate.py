@@ -41,6 +41,10 @@ MAX_MISSING_FRACTION = 0.2
 # 1.5 dB starts dropping good webcam windows. See tests/pulse/test_pulse_real_clips.py.
 MIN_QUALITY_DB = 1.0
 
+# Frames whose face is smaller than this (pixels at analysis resolution) hold too few skin pixels for a
+# pulse: the pipeline marks them not `valid`, and windows short of valid frames get REASON_FACE_TOO_SMALL.
+MIN_FACE_PX = 60.0
+
 REASON_TOO_FEW_SAMPLES = "too few samples"
 REASON_FACE_TOO_SMALL = "face too small"
 REASON_LOW_QUALITY = "low signal quality"
