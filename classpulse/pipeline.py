@@ -17,7 +17,7 @@ import logging
 import resource
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
 from classpulse.faces.readability import assess_readability
 from classpulse.faces.tracker import FaceTracker
 from classpulse.options import AnalysisOptions
+from classpulse.progress import Progress, Stage
 from classpulse.pulse.heart_rate import MIN_FACE_PX, MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
 from classpulse.pulse.stress import BASELINE_S, MIN_ACCEPTED_WINDOWS, RISE_BPM, RISE_FRACTION
@@ -52,8 +53,6 @@ from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_fr
 from classpulse.video.probe import InputError, VideoInfo, probe
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, float], None]
 
 __all__ = ["InputError", "analyze", "analyze_to_dir", "classify_image"]
 
@@ -320,12 +319,12 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
                 break
             state.process(frame)
             if on_progress and frame.index % 10 == 0:
-                on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
+                on_progress(Stage.ANALYSING, min(frame.t / info.duration_s, 1.0))
         records = state.finish()
     finally:
         state.worker.shutdown(cancel_futures=True)
     if on_progress:
-        on_progress("summarising", 1.0)
+        on_progress(Stage.SUMMARISING, 1.0)
     face_of = merge_tracklets([r.span() for r in records])
     wall_s = time.perf_counter() - started
     processing = {
@@ -365,13 +364,13 @@ def analyze_to_dir(
 
     info = video if isinstance(video, VideoInfo) else probe(Path(video))
     if on_progress:
-        on_progress("probing", 1.0)
+        on_progress(Stage.PROBING, 1.0)
     result = analyze(info, options, on_progress)
     if on_progress:
-        on_progress("writing report", 0.0)
+        on_progress(Stage.WRITING, 0.0)
     write_outputs(result["summary"], result["timeline"], result["rows"], Path(out_dir))
     if on_progress:
-        on_progress("done", 1.0)
+        on_progress(Stage.DONE, 1.0)
     return result["summary"]
 
 

@@ -1,14 +1,35 @@
-"""A progress bar on stderr: stage, percent and ETA; one line per update when stderr is not a terminal."""
+"""Progress of an analysis: the stages it reports, and a progress bar on stderr for the command line.
+
+`analyze_to_dir` calls `on_progress(stage, fraction)` with each `Stage` in turn; the worker maps the stages
+to overall percent (`worker.jobs.STAGE_SPANS`, which must cover every stage), the command line draws them.
+"""
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
+class Stage(enum.StrEnum):
+    """The stages of one analysis, in the order they are reported."""
+
+    PROBING = "probing"
+    ANALYSING = "analysing frames"
+    SUMMARISING = "summarising"
+    WRITING = "writing report"
+    DONE = "done"
+
+
+#: `on_progress(stage, fraction)`: how far (0-1) the analysis is within `stage`.
+Progress = Callable[[Stage, float], None]
+
+
 class ProgressBar:
-    """Callable as `on_progress(stage, fraction)`. Redraws at most `min_interval_s` apart."""
+    """Callable as `on_progress(stage, fraction)`: stage, percent and ETA on stderr, redrawn at most
+    `min_interval_s` apart; one line per tenth of a stage when stderr is not a terminal."""
 
     def __init__(self, stream: TextIO = sys.stderr, width: int = 30, min_interval_s: float = 0.2):
         self.stream, self.width, self.min_interval_s = stream, width, min_interval_s

@@ -19,6 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from classpulse.progress import Stage
 from classpulse.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
@@ -29,12 +30,12 @@ from worker.queue import JobQueue
 log = logging.getLogger(__name__)
 
 #: Overall percent range of each pipeline stage (`on_progress` reports a fraction within the stage).
-STAGE_SPANS: dict[str, tuple[float, float]] = {
-    "probing": (0.0, 2.0),
-    "analysing frames": (2.0, 90.0),
-    "summarising": (90.0, 93.0),
-    "writing report": (93.0, 99.0),
-    "done": (99.0, 99.0),
+STAGE_SPANS: dict[Stage, tuple[float, float]] = {
+    Stage.PROBING: (0.0, 2.0),
+    Stage.ANALYSING: (2.0, 90.0),
+    Stage.SUMMARISING: (90.0, 93.0),
+    Stage.WRITING: (93.0, 99.0),
+    Stage.DONE: (99.0, 99.0),
 }
 
 
@@ -47,12 +48,9 @@ class JobCancelled(Exception):
     """The job was deleted (erasure) or taken over by another attempt: stop at once and clean up."""
 
 
-def overall_progress(stage: str, fraction: float, previous: float) -> float:
-    """Percent 0-100 for (stage, fraction within stage); never moves backwards, unknown stages hold."""
-    span = STAGE_SPANS.get(stage)
-    if span is None:
-        return previous
-    low, high = span
+def overall_progress(stage: Stage, fraction: float, previous: float) -> float:
+    """Percent 0-100 for (stage, fraction within stage); never moves backwards."""
+    low, high = STAGE_SPANS[stage]
     return max(previous, round(low + (high - low) * min(max(fraction, 0.0), 1.0), 1))
 
 
@@ -86,7 +84,7 @@ class Heartbeat:
     def stage(self) -> str:
         return self._stage
 
-    def report(self, stage: str, fraction: float) -> None:
+    def report(self, stage: Stage, fraction: float) -> None:
         """`on_progress` for the pipeline."""
         if self.lost.is_set():
             raise JobCancelled(f"job {self.job_id} was deleted or re-assigned")
