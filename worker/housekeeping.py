@@ -18,7 +18,8 @@ from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
 from storage.models import JobSource, JobStatus
 from worker.app import PURGE_TASK, REAP_TASK, SCAN_TASK, app
-from worker.jobs import drop_upload, enqueue_job
+from worker.enqueue import enqueue_job
+from worker.jobs import drop_upload
 from worker.queue import JobQueue
 
 log = logging.getLogger(__name__)

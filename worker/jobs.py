@@ -25,6 +25,7 @@ from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
 from storage.models import Job, JobSource
+from worker.enqueue import enqueue_job
 from worker.queue import JobQueue
 
 log = logging.getLogger(__name__)
@@ -117,23 +118,6 @@ class Heartbeat:
             if not alive:
                 self.lost.set()
                 return
-
-
-def enqueue_job(
-    *, engine: Engine, queue: JobQueue, job: Job, countdown: float | None = None, reaped: bool = False
-) -> bool:
-    """Publish `job` and record the message on its row. On broker errors the job simply stays queued: the
-    reaper publishes it again later. Returns whether the publish went through."""
-    try:
-        task_id = queue.publish(
-            job_id=job.id, duration_s=(job.video or {}).get("duration_s"), countdown=countdown
-        )
-    except Exception:
-        log.warning("job %s: could not publish to the broker; the reaper will retry", job.id, exc_info=True)
-        return False
-    with session_scope(engine) as session:
-        crud.mark_enqueued(session, job_id=job.id, task_id=task_id, requeue=reaped)
-    return True
 
 
 def drop_upload(*, engine: Engine, settings: Settings, job: Job) -> None:

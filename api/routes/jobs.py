@@ -24,7 +24,7 @@ from storage import crud
 from storage.db import get_engine, session_scope
 from storage.files import OUTPUT_MEDIA_TYPES, Layout
 from storage.models import Job, JobSource, JobStatus
-from worker.jobs import enqueue_job
+from worker.enqueue import enqueue_job
 from worker.queue import JobQueue
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])

@@ -220,8 +220,8 @@ def test_the_orphan_sweep_reads_the_candidate_jobs_in_chunks(settings: Settings,
 
 
 def test_reaper_requeues_only_jobs_the_broker_lost(settings: Settings, queue) -> None:
+    from worker.enqueue import enqueue_job
     from worker.housekeeping import reap
-    from worker.jobs import enqueue_job
 
     long_ago = utcnow() - dt.timedelta(minutes=10)
     waiting = _job(settings, created_at=long_ago)
