@@ -20,6 +20,12 @@ from weasyprint.urls import URLFetcher
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
+from classpulse.pulse.heart_rate import (
+    REASON_FACE_TOO_SMALL,
+    REASON_LOW_QUALITY,
+    REASON_OFF_TRACK,
+    REASON_TOO_FEW_SAMPLES,
+)
 
 from . import charts, formatting
 
@@ -29,14 +35,13 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE_NAME = "report.html.j2"
 STYLESHEET = TEMPLATES / "report.css"
 
-# Words for the pulse series' `reason` strings (classpulse.pulse.heart_rate.REASON_*, kept as literals so the
-# renderer does not import the video stack; tests/reports checks they stay in step). Unknown reasons are
-# shown as given, underscores as spaces.
+# Words for each reason a pulse window gives for having no heart rate (tests/reports checks every reason
+# has its words). Unknown reasons are shown as given, underscores as spaces.
 PULSE_REASONS: dict[str, str] = {
-    "too few samples": "face missing or unusable for too much of the measuring window",
-    "face too small": "face too small in the picture",
-    "low signal quality": "pulse signal too weak or noisy (movement, lighting or compression)",
-    "disagrees with neighbouring windows": "a peak in this window alone, unlike the windows around it",
+    REASON_TOO_FEW_SAMPLES: "face missing or unusable for too much of the measuring window",
+    REASON_FACE_TOO_SMALL: "face too small in the picture",
+    REASON_LOW_QUALITY: "pulse signal too weak or noisy (movement, lighting or compression)",
+    REASON_OFF_TRACK: "a peak in this window alone, unlike the windows around it",
 }
 NO_REASON = "no reason recorded"
 

@@ -16,10 +16,9 @@ import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
+from classpulse.pulse.heart_rate import REASON_FACE_TOO_SMALL, REASON_LOW_QUALITY, REASON_TOO_FEW_SAMPLES
 
 NEGATIVE = ("angry", "disgust", "fear", "sad")
-# The pulse series' `reason` strings (classpulse.pulse.heart_rate.REASON_*; test_render checks they match).
-TOO_FEW_SAMPLES, FACE_TOO_SMALL, LOW_QUALITY = "too few samples", "face too small", "low signal quality"
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,11 @@ def _pulse(spec: FaceSpec, visible: list[float], rng: np.random.Generator) -> di
     series = []
     for t, dn, q in zip(visible, noise, quality, strict=True):
         if spec.pulse == "null":
-            series.append([t, None, None, FACE_TOO_SMALL, None])
+            series.append([t, None, None, REASON_FACE_TOO_SMALL, None])
         elif t - visible[0] < 10:
-            series.append([t, None, None, TOO_FEW_SAMPLES, None])
+            series.append([t, None, None, REASON_TOO_FEW_SAMPLES, None])
         elif any(a <= t < b for a, b in spec.motion):
-            series.append([t, None, round(q - 8.0, 2), LOW_QUALITY, None])
+            series.append([t, None, round(q - 8.0, 2), REASON_LOW_QUALITY, None])
         else:
             in_stress = spec.stress[0] <= t < spec.stress[1]
             bpm = spec.baseline_bpm + dn + (19.0 if in_stress else 0.0)

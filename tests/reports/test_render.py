@@ -15,6 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from classpulse.outputs import OUTPUT_FILES, write_outputs
+from classpulse.pulse import heart_rate, methods
 from reports import charts, render_html
 from reports import render as render_module
 
@@ -133,8 +134,6 @@ def test_pdf_explains_pulse_reliability_per_face(standard):
 
 
 def test_pulse_reasons_and_methods_match_the_pulse_package(standard):
-    heart_rate = pytest.importorskip("classpulse.pulse.heart_rate")
-    methods = pytest.importorskip("classpulse.pulse.methods")
     reasons = {value for name, value in vars(heart_rate).items() if name.startswith("REASON_")}
     assert reasons == set(render_module.PULSE_REASONS)
     used = {row[3] for face in standard["summary"]["faces"] for row in face["pulse"]["series"] if row[3]}
