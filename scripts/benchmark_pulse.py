@@ -45,7 +45,7 @@ def synthetic(folder: Path, faces: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     truth = build_synthetic_lecture(folder / "lecture.mp4", faces, crf=SYNTHETIC_CRF, **SYNTHETIC)
     analyze = ["analyze", str(folder / "lecture.mp4"), "--out", str(folder / "report"), "--quiet"]
-    subprocess.run([sys.executable, "-m", "classpulse.cli", *analyze], check=True)
+    subprocess.run([sys.executable, "-m", "cli", *analyze], check=True)
     summary = json.loads((folder / "report" / "summary.json").read_text())
     tiles = np.array([f.tile_box for f in truth.faces], dtype=float)
     print(
@@ -91,7 +91,7 @@ def main() -> int:
             command = [
                 sys.executable,
                 "-m",
-                "classpulse.cli",
+                "cli",
                 "evaluate",
                 "pulse",
                 str(args.videos / name),

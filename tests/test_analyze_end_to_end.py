@@ -34,7 +34,7 @@ def lecture(tmp_path_factory, faces_dir: Path) -> tuple[GroundTruth, Path]:
         [
             sys.executable,
             "-m",
-            "classpulse.cli",
+            "cli",
             "analyze",
             str(root / "lecture.mp4"),
             "--out",

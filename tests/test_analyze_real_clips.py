@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def _analyze(video: Path, out: Path) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "analyze", str(video), "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "cli", "analyze", str(video), "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
         timeout=600,

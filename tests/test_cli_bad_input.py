@@ -13,7 +13,7 @@ from tests.conftest import tiny_video
 
 def _analyze(video: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "analyze", str(video), "--out", str(out), *options],
+        [sys.executable, "-m", "cli", "analyze", str(video), "--out", str(out), *options],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,5 +1,5 @@
 """Real service parts for the service tests: a Redis server, SQLite or PostgreSQL, and the API, workers and
-beat as subprocesses (`python -m classpulse.cli ...`), driven over HTTP with httpx."""
+beat as subprocesses (`python -m cli ...`), driven over HTTP with httpx."""
 
 from __future__ import annotations
 
@@ -199,10 +199,10 @@ class Stack:
     # Processes.
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        """`python -m classpulse.cli <args>` in a new session (so a signal reaches its children)."""
+        """`python -m cli <args>` in a new session (so a signal reaches its children)."""
         log = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "classpulse.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             cwd=REPO,
             env=self.env,
             stdout=log,

@@ -87,7 +87,7 @@ def test_published_message_carries_scaled_time_limits(tmp_path: Path, redis_url:
 def _keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"CLASSPULSE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "keys", *args],
+        [sys.executable, "-m", "cli", "keys", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

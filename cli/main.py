@@ -11,8 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from classpulse import service_cli
 from classpulse.options import AnalysisOptions
+from cli import service
 
 EXIT_USAGE = 2
 
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     evp.add_argument("--method", default="pos", help="pulse method: pos, chrom or green")
     evp.set_defaults(handler=_evaluate_pulse)
 
-    service_cli.register(sub)
+    service.register(sub)
     return parser
 
 
@@ -256,7 +256,3 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
