@@ -25,7 +25,7 @@ def _settings():
     `cli.main` leaves the root logger at WARNING for the analysis commands; the service commands log
     at CLASSPULSE_LOG_LEVEL (uvicorn and Celery configure only their own loggers from it).
     """
-    from classpulse.settings import get_settings
+    from service.settings import get_settings
 
     try:
         settings = get_settings()
@@ -134,7 +134,7 @@ def _key_store(action: Callable[[Any], Any]) -> tuple[int, Any]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from classpulse.audit import audit
+    from service.audit import audit
     from storage import crud
 
     def create(session) -> tuple[str, int]:
@@ -165,7 +165,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from classpulse.audit import audit
+    from service.audit import audit
     from storage import crud
 
     code, customer_id = _key_store(lambda s: crud.revoke_api_key(s, prefix=args.prefix))

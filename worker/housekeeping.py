@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from classpulse.audit import audit
-from classpulse.settings import Settings, get_settings
+from service.audit import audit
+from service.settings import Settings, get_settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
@@ -177,8 +177,8 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
     ago are left for a later scan (they may still be being copied). Unreadable files become failed jobs with
     the reason, so the customer sees them and they are not probed again.
     """
-    from classpulse.limits import check_recording
     from classpulse.video.probe import InputError, probe
+    from service.limits import check_recording
 
     counts = {"seen": 0, "enqueued": 0, "invalid": 0, "settling": 0}
     root = settings.archive_dir

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classpulse.progress import Stage
-from classpulse.settings import Settings
+from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree

@@ -7,7 +7,7 @@ import logging
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classpulse.settings import get_settings
+from service.settings import get_settings
 from worker.app import ANALYZE_TASK, app
 from worker.jobs import JobRunner
 from worker.queue import JobQueue

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsDep
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
-from classpulse.audit import audit
-from classpulse.settings import Settings
+from service.audit import audit
+from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope
 from storage.files import OUTPUT_MEDIA_TYPES, Layout
@@ -70,8 +70,8 @@ async def create_job(
     """Upload one recording (multipart field `file`) with optional analysis options as form fields.
 
     The body is streamed to disk; the recording is probed before it is accepted."""
-    from classpulse.limits import check_recording
     from classpulse.video.probe import InputError, probe
+    from service.limits import check_recording
 
     incoming = layout.incoming / uuid.uuid4().hex
     await run_in_threadpool(incoming.mkdir, parents=True)

@@ -166,7 +166,7 @@ class Stack:
     # Settings and in-process access to the same store.
 
     def settings(self):
-        from classpulse.settings import Settings
+        from service.settings import Settings
 
         overrides = {
             k[len("CLASSPULSE_") :].lower(): v

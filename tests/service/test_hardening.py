@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from classpulse.faces.detections import box_iou
-from classpulse.settings import Settings
+from service.settings import Settings
 from tests.conftest import tiny_video
 from tests.service.conftest import REPO, Stack, database_url, wait_for
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from classpulse.settings import Settings
+from service.settings import Settings
 from storage import crud
 from storage.db import dispose_engines, get_engine, init_db, session_scope, utcnow
 from storage.files import Layout

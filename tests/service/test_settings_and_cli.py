@@ -12,7 +12,7 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from classpulse.settings import HARD_LIMIT_GRACE_S, Settings
+from service.settings import HARD_LIMIT_GRACE_S, Settings
 from tests.service.conftest import REPO
 
 

@@ -1,7 +1,8 @@
 """Service configuration: one `Settings` read from `CLASSPULSE_*` environment variables.
 
-Shared by the API (`api/`), the Celery worker and beat (`worker/`) and the job store (`storage/`). Every
-duration is in seconds unless its name says otherwise (`_minutes`, `_days`); sizes in MiB (`_mb`).
+Shared by the API (`api/`), the Celery worker and beat (`worker/`) and the service commands
+(`cli/service.py`). Every duration is in seconds unless its name says otherwise (`_minutes`, `_days`);
+sizes in MiB (`_mb`).
 """
 
 from __future__ import annotations
