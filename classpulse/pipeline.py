@@ -5,7 +5,8 @@ frame -> faces (O-Net on the tracked boxes every `detect_every_s`; the full MTCN
          finding newcomers)
       -> tracks (flow + association, every frame)
       -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
-tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, report.
+tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline and faces.csv rows
+(`reports.outputs` writes them with the report).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -50,11 +50,11 @@ from classpulse.pulse.tracking import (
 from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
-from classpulse.video.probe import InputError, VideoInfo, probe
+from classpulse.video.probe import VideoInfo
 
 log = logging.getLogger(__name__)
 
-__all__ = ["InputError", "analyze", "analyze_to_dir", "classify_image"]
+__all__ = ["analyze", "classify_image"]
 
 
 @dataclass(frozen=True)
@@ -353,25 +353,6 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         models=_models_info(models, options, state.tracker, min(width, height)),
         decoded_s=state.frames / fps,
     )
-
-
-def analyze_to_dir(
-    video: Path | VideoInfo, out_dir: Path, options: AnalysisOptions, on_progress: Progress | None = None
-) -> dict:
-    """Probe (unless given the probe's result), analyse and write every output into `out_dir`; returns the
-    summary. Raises `InputError`."""
-    from classpulse.outputs import write_outputs
-
-    info = video if isinstance(video, VideoInfo) else probe(Path(video))
-    if on_progress:
-        on_progress(Stage.PROBING, 1.0)
-    result = analyze(info, options, on_progress)
-    if on_progress:
-        on_progress(Stage.WRITING, 0.0)
-    write_outputs(result["summary"], result["timeline"], result["rows"], Path(out_dir))
-    if on_progress:
-        on_progress(Stage.DONE, 1.0)
-    return result["summary"]
 
 
 def classify_image(rgb: np.ndarray) -> list[dict]:

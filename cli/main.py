@@ -25,8 +25,8 @@ def _analyze(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from classpulse.pipeline import analyze_to_dir
     from classpulse.progress import ProgressBar
+    from reports.outputs import analyze_to_dir
 
     out_dir: Path = args.out
     created = not out_dir.exists()

@@ -85,7 +85,7 @@ def decode_only_s(video: Path) -> float:
 def run_one(video: Path, truth: Path | None) -> dict:
     """Analyse `video` in this process (report included) and return the measurements."""
     from classpulse.options import AnalysisOptions
-    from classpulse.pipeline import analyze_to_dir
+    from reports.outputs import analyze_to_dir
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

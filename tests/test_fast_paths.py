@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classpulse.options import AnalysisOptions
-from classpulse.pipeline import analyze_to_dir
+from reports.outputs import analyze_to_dir
 from tests.synthetic_video import build_synthetic_lecture, score_analysis
 
 pytestmark = pytest.mark.slow

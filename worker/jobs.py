@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classpulse.progress import Stage
+from classpulse.video.probe import InputError
 from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
@@ -150,7 +151,7 @@ class JobRunner:
         redelivered: bool = False,
         analyze: Callable | None = None,
     ) -> str:
-        """One attempt. `analyze` defaults to `classpulse.pipeline.analyze_to_dir` (imported lazily, so the
+        """One attempt. `analyze` defaults to `reports.outputs.analyze_to_dir` (imported lazily, so the
         parent worker process never loads torch before forking)."""
         lease = uuid.uuid4().hex
         stale_before = utcnow() - dt.timedelta(seconds=self.settings.reaper_stale_s)
@@ -195,8 +196,6 @@ class JobRunner:
             soft, _ = self.settings.job_time_limits((job.video or {}).get("duration_s"))
             return self._fail(job, lease, staging, f"the analysis took longer than its time limit ({soft} s)")
         except Exception as exc:
-            from classpulse.video.probe import InputError
-
             if isinstance(exc, InputError):
                 return self._fail(job, lease, staging, str(exc))
             if not isinstance(exc, TRANSIENT_ERRORS):
@@ -207,7 +206,7 @@ class JobRunner:
 
     def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> dict:
         from classpulse.options import AnalysisOptions
-        from classpulse.pipeline import InputError, analyze_to_dir
+        from reports.outputs import analyze_to_dir
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")

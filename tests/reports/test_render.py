@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from classpulse.outputs import OUTPUT_FILES, write_outputs
 from classpulse.pulse import heart_rate, methods
 from reports import charts, render_html
 from reports import render as render_module
+from reports.outputs import OUTPUT_FILES, write_outputs
 
 
 def write_report(summary: dict, timeline: list, out: Path) -> tuple[Path, Path]:

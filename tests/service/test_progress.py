@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from classpulse.options import AnalysisOptions
-from classpulse.pipeline import analyze_to_dir
 from classpulse.progress import Stage
+from reports.outputs import analyze_to_dir
 from worker.jobs import STAGE_SPANS, overall_progress
 
 
