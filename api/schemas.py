@@ -7,7 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classpulse.options import AnalysisOptions
-from storage.files import OUTPUT_MEDIA_TYPES
+from classpulse.results import OUTPUT_FILES
 from storage.models import Job
 
 
@@ -96,7 +96,7 @@ class JobPublic(BaseModel):
     @classmethod
     def from_job(cls, job: Job, prefix: str = "/v1/jobs") -> JobPublic:
         base = f"{prefix}/{job.id}"
-        links = {name.replace(".", "_"): f"{base}/{name}" for name in OUTPUT_MEDIA_TYPES}
+        links = {name.replace(".", "_"): f"{base}/{name}" for name in OUTPUT_FILES}
         return cls(
             id=job.id,
             status=job.status,

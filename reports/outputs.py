@@ -14,11 +14,11 @@ from classpulse.atomic import atomic_outputs, write_text_synced
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.options import AnalysisOptions
 from classpulse.progress import Progress, Stage
+from classpulse.results import OUTPUT_FILES
 from classpulse.video.probe import VideoInfo, probe
 from reports import render
 
 CSV_HEADER = ["t", "face_id", "emotion", *(f"p_{label}" for label in EMOTION_LABELS), "bpm", "quality_db"]
-OUTPUT_FILES = ("timeline.json", "summary.json", "faces.csv", "report.html", "report.pdf")
 
 
 def _csv_text(rows: list[list]) -> str:

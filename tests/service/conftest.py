@@ -21,7 +21,6 @@ import redis
 
 REPO = Path(__file__).resolve().parents[2]
 CLIP = "group_3people_standing_270p_3s.mp4"
-OUTPUTS = {"report.pdf", "report.html", "timeline.json", "summary.json", "faces.csv"}
 PG_ADMIN_URL = os.environ.get("CLASSPULSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 #: Fast liveness settings for the tests: heartbeat every second, a job is lost after 6 s of silence.
