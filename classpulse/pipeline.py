@@ -33,7 +33,7 @@ from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
 from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
-from classpulse.faces.readability import assess_readability
+from classpulse.faces.readability import assess_readability, readability_rule
 from classpulse.faces.tracker import FaceTracker
 from classpulse.options import AnalysisOptions
 from classpulse.progress import Progress, Stage
@@ -46,6 +46,18 @@ from classpulse.pulse.tracking import (
     MIN_CONFIDENCE_OWN_GATE,
     MIN_TRACK_WINDOWS,
     TRACK_QUALITY_GATE_DB,
+)
+from classpulse.results import (
+    AnalysisResult,
+    Calibration,
+    DetectorModel,
+    EmotionModel,
+    Models,
+    PhotoCheck,
+    Processing,
+    PulseModel,
+    ReadabilityRule,
+    TrackerModel,
 )
 from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
@@ -249,59 +261,63 @@ class _StreamingAnalysis:
 
 def _models_info(
     models: _Models, options: AnalysisOptions, tracker: FaceTracker, frame_short_side: int
-) -> dict:
+) -> Models:
     """Names, versions and settings of every model and rule, as the report's methodology states them."""
     manifest = models.classifier.manifest
-    return {
-        "emotion": {
-            **{k: manifest[k] for k in ("name", "version", "architecture")},
-            "sha256": [member["sha256"] for member in manifest["members"]],
-            "epochs_trained": [member["epochs_trained"] for member in manifest["members"]],
-            "precision": precision_name(models.classifier.bf16),
-            "public_test_accuracy": manifest["public_test"]["accuracy"],
-            "macro_f1": manifest["public_test"]["macro_f1"],
-            "public_test_ferplus_accuracy": manifest["public_test"].get("ferplus", {}).get("accuracy"),
-            "calibration": manifest.get("calibration"),
-            "photos": manifest.get("photos"),
-        },
-        "face_detector": {
-            "name": models.detector.name,
-            "version": models.detector.version,
-            "min_confidence": models.detector.min_confidence,
-            "min_face_px": min_face_px_for(frame_short_side),
-        },
-        "tracker": {
-            "method": (
+    calibration, photos = manifest.get("calibration"), manifest.get("photos")
+    return Models(
+        emotion=EmotionModel(
+            name=manifest["name"],
+            version=manifest["version"],
+            architecture=manifest["architecture"],
+            sha256=tuple(member["sha256"] for member in manifest["members"]),
+            epochs_trained=tuple(member["epochs_trained"] for member in manifest["members"]),
+            precision=precision_name(models.classifier.bf16),
+            public_test_accuracy=manifest["public_test"]["accuracy"],
+            macro_f1=manifest["public_test"]["macro_f1"],
+            public_test_ferplus_accuracy=manifest["public_test"].get("ferplus", {}).get("accuracy"),
+            calibration=Calibration(**calibration) if calibration else None,
+            photos=PhotoCheck(**photos) if photos else None,
+        ),
+        face_detector=DetectorModel(
+            name=models.detector.name,
+            version=models.detector.version,
+            min_confidence=models.detector.min_confidence,
+            min_face_px=min_face_px_for(frame_short_side),
+        ),
+        tracker=TrackerModel(
+            method=(
                 "full MTCNN every search interval, after scene cuts, when O-Net loses a tracked face and "
                 "while searches find newcomers; "
                 "MTCNN's O-Net on the tracked boxes every detection interval; Lucas-Kanade optical flow "
                 "between them; Hungarian association"
             ),
-            "search_every_s": options.search_every_s,
-            "max_misses": tracker.max_misses,
-            "merge_gap_s": MAX_GAP_S,
-            "min_track_s": MIN_TRACK_S,
-        },
-        "pulse": {
-            "method": options.pulse_method,
-            "window_s": WINDOW_S,
-            "min_quality_db": MIN_QUALITY_DB,
-            "min_face_px": MIN_FACE_PX,
-            "stress_rise_bpm": RISE_BPM,
-            "stress_rise_fraction": RISE_FRACTION,
-            "baseline_s": BASELINE_S,
-            "min_accepted_windows": MIN_ACCEPTED_WINDOWS,
-            "track_quality_gate_db": [list(point) for point in TRACK_QUALITY_GATE_DB],
-            "min_track_windows": MIN_TRACK_WINDOWS,
-            "max_rate_change_bpm_per_s": MAX_RATE_CHANGE_BPM_PER_S,
-            "min_confidence": MIN_CONFIDENCE,
-            "min_confidence_own_gate": MIN_CONFIDENCE_OWN_GATE,
-        },
-    }
+            search_every_s=options.search_every_s,
+            max_misses=tracker.max_misses,
+            merge_gap_s=MAX_GAP_S,
+            min_track_s=MIN_TRACK_S,
+        ),
+        pulse=PulseModel(
+            method=options.pulse_method,
+            window_s=WINDOW_S,
+            min_quality_db=MIN_QUALITY_DB,
+            min_face_px=MIN_FACE_PX,
+            stress_rise_bpm=RISE_BPM,
+            stress_rise_fraction=RISE_FRACTION,
+            baseline_s=BASELINE_S,
+            min_accepted_windows=MIN_ACCEPTED_WINDOWS,
+            track_quality_gate_db=tuple(tuple(point) for point in TRACK_QUALITY_GATE_DB),
+            min_track_windows=MIN_TRACK_WINDOWS,
+            max_rate_change_bpm_per_s=MAX_RATE_CHANGE_BPM_PER_S,
+            min_confidence=MIN_CONFIDENCE,
+            min_confidence_own_gate=MIN_CONFIDENCE_OWN_GATE,
+        ),
+        readability=ReadabilityRule(**readability_rule()),
+    )
 
 
-def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> dict:
-    """Analyse a probed recording -> {"summary": ..., "timeline": ..., "rows": ...} (see `build_summary`)."""
+def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> AnalysisResult:
+    """Analyse a probed recording -> its summary, timeline and faces.csv rows (see `build_summary`)."""
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     clock = StageClock()
@@ -327,23 +343,23 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         on_progress(Stage.SUMMARISING, 1.0)
     face_of = merge_tracklets([r.span() for r in records])
     wall_s = time.perf_counter() - started
-    processing = {
-        "wall_s": round(wall_s, 2),
-        "realtime_factor": round(info.duration_s / wall_s, 3),
-        "frames_analysed": state.frames,
-        "analysis_fps": round(fps, 3),
-        "analysis_width": width,
-        "detect_every_s": options.detect_every_s,
-        "search_every_s": options.search_every_s,
-        "emotion_every_s": options.emotion_every_s,
-        "max_side": options.max_side,
-        "max_fps": options.max_fps,
-        "pulse": options.pulse,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "stage_s": clock.rounded(),
-        "started_at": started_at,
-        "classpulse_version": __version__,
-    }
+    processing = Processing(
+        wall_s=round(wall_s, 2),
+        realtime_factor=round(info.duration_s / wall_s, 3),
+        frames_analysed=state.frames,
+        analysis_fps=round(fps, 3),
+        analysis_width=width,
+        detect_every_s=options.detect_every_s,
+        search_every_s=options.search_every_s,
+        emotion_every_s=options.emotion_every_s,
+        max_side=options.max_side,
+        max_fps=options.max_fps,
+        pulse=options.pulse,
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        stage_s=clock.rounded(),
+        started_at=started_at,
+        classpulse_version=__version__,
+    )
     return build_summary(
         info,
         options,

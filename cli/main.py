@@ -55,14 +55,14 @@ def _analyze(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
-    if summary["video"].get("warning"):
-        print(f"classpulse: warning: {args.video.name}: {summary['video']['warning']}", file=sys.stderr)
+    if summary.video.warning:
+        print(f"classpulse: warning: {args.video.name}: {summary.video.warning}", file=sys.stderr)
     if not args.quiet:
-        p = summary["processing"]
+        p = summary.processing
         print(
-            f"{len(summary['faces'])} faces, {summary['video']['duration_s']:.1f} s of video "
-            f"in {p['wall_s']:.1f} s "
-            f"({p['realtime_factor']:.2f}x realtime) -> {out_dir}/report.pdf",
+            f"{len(summary.faces)} faces, {summary.video.duration_s:.1f} s of video "
+            f"in {p.wall_s:.1f} s "
+            f"({p.realtime_factor:.2f}x realtime) -> {out_dir}/report.pdf",
             file=sys.stderr,
         )
     return 0

@@ -1,6 +1,6 @@
 """Hand-written SVG charts for the engagement report.
 
-Every public function is pure: plain data from `summary.json` in, one `<svg>` string out. The root element
+Every public function is pure: records of `classpulse.results` in, one `<svg>` string out. The root element
 carries `data-chart="<kind>"` (and a matching class) so tests and CSS can find each chart. All charts use a
 `viewBox` in CSS pixels and are scaled to the column width by the stylesheet; the time axis of the
 full-width charts shares one left and right margin, so charts stacked on a page line up in time.
@@ -21,6 +21,7 @@ from html import escape
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
+from classpulse.results import EmotionSample, Moment, PulsePoint, SecondCounts
 
 from .formatting import clock
 
@@ -166,10 +167,9 @@ class _TimeFrame:
         return self.left + min(max(t, 0.0), self.duration) / self.duration * self.plot_w
 
 
-def _duration(duration_s: float | None, *ends: float) -> float:
+def _duration(duration_s: float, *ends: float) -> float:
     """A positive chart duration: the recording's, stretched to cover any data drawn past it."""
-    values = [v for v in (duration_s, *ends) if v is not None and math.isfinite(v)]
-    return max([1.0, *values])
+    return max(1.0, duration_s, *ends)
 
 
 def _time_step(duration: float, max_ticks: int = 9) -> int:
@@ -226,41 +226,21 @@ def _message(frame: _TimeFrame, top: float, height: float, text: str) -> str:
 class _Bin:
     start: float
     end: float
-    faces: float  # faces in view: mean per second for per-second data, as reported for per-minute data
-    counts: dict[str, float]  # face-seconds (or weights) per emotion label and UNREADABLE
+    faces: float  # faces in view (mean per second once rebinned)
+    counts: dict[str, float]  # face-seconds per emotion label and UNREADABLE
 
     @property
     def total(self) -> float:
         return sum(self.counts.values())
 
 
-def _audience_bins(data: Sequence) -> tuple[list[_Bin], float]:
-    """per_second `[[t, {label: count}], ...]` or per_minute `[{start_s, end_s, faces, share}, ...]`.
-
-    Returns bins sorted by time and the sample step in seconds.
-    """
-    if not data:
-        return [], 1.0
-    if isinstance(data[0], Mapping):  # per_minute
-        bins = []
-        for row in data:
-            start = float(row.get("start_s", 60.0 * row.get("minute", 0)))
-            end = float(row.get("end_s", start + 60.0))
-            faces = float(row.get("faces") or 0)
-            share = row.get("share") or {}
-            weight = faces if faces > 0 else 1.0
-            unreadable = float(row.get("unreadable_share") or 0)  # `share` is of the readable rest
-            counts = {k: float(share.get(k) or 0) * (1 - unreadable) * weight for k in EMOTION_LABELS}
-            counts[UNREADABLE] = unreadable * weight
-            bins.append(_Bin(start, end, faces, counts))
-        bins.sort(key=lambda b: b.start)
-        return bins, sample_step([b.start for b in bins], 60.0)
-    rows = sorted(((float(t), counts or {}) for t, counts in data), key=lambda r: r[0])
-    step = sample_step([t for t, _ in rows])
+def _audience_bins(per_second: Sequence[SecondCounts]) -> tuple[list[_Bin], float]:
+    """`audience.per_second` -> one bin per second, and the sample step in seconds."""
+    step = sample_step([second.t for second in per_second])
     bins = []
-    for t, counts in rows:
-        c = {k: float(counts.get(k) or 0) for k in MIX_FILLS}
-        bins.append(_Bin(t, t + step, sum(c.values()), c))
+    for t, counts in per_second:
+        c = {k: float(counts[k]) for k in MIX_FILLS}
+        bins.append(_Bin(float(t), t + step, sum(c.values()), c))
     return bins, step
 
 
@@ -279,26 +259,17 @@ def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
     return merged
 
 
-def sorted_moments(moments: Iterable[Mapping] | None) -> list[Mapping]:
-    """Notable moments in time order; the report numbers them 1, 2, … in this order."""
-    return sorted((m for m in moments or () if m.get("t") is not None), key=lambda m: float(m["t"]))
-
-
 def audience_mix_chart(
-    data: Sequence,
-    duration_s: float | None,
-    moments: Iterable[Mapping] | None = None,
+    per_second: Sequence[SecondCounts], duration_s: float, moments: Sequence[Moment] = ()
 ) -> str:
     """Stacked emotion mix of all faces in view over time, with numbered notable moments.
 
-    `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds; the label "unreadable"
-    counts faces whose expression could not be read) or `audience.per_minute` (`[{"start_s", "end_s",
-    "faces", "share": {label: fraction}, "unreadable_share"}, ...]`). Unreadable face-time is stacked on
-    top, hatched. Seconds with no face are left blank. Below the mix a thin band shows how many faces were
-    in view. `moments` are `audience.moments` (`{"t", "kind", "share", "faces"}`), marked by number in
-    time order.
+    `per_second` is `audience.per_second` (the label "unreadable" counts faces whose expression could not
+    be read). Unreadable face-time is stacked on top, hatched. Seconds with no face are left blank. Below
+    the mix a thin band shows how many faces were in view. `moments` are `audience.moments`, in time
+    order, marked by number.
     """
-    bins, step = _audience_bins(data)
+    bins, step = _audience_bins(per_second)
     frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
     bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
 
@@ -365,8 +336,8 @@ def audience_mix_chart(
 
     # Numbered moment markers; numbers that would collide with the previous one are left out.
     last_label_x = -math.inf
-    for number, moment in enumerate(sorted_moments(moments), start=1):
-        x = frame.x(float(moment["t"]))
+    for number, moment in enumerate(moments, start=1):
+        x = frame.x(moment.t)
         out.append(_line(x, top, x, top + plot_h, INK, ' stroke-width="1" stroke-dasharray="3 2"'))
         if x - last_label_x >= 16:
             out.append(
@@ -380,9 +351,9 @@ def audience_mix_chart(
 
 
 # ---------------------------------------------------------------------------------------- emotion strip
-def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple[float, float, str]]:
-    """Per-second `[t, label, confidence]` samples -> `(start, end, label)` runs; gaps stay gaps."""
-    samples = sorted((float(e[0]), str(e[1])) for e in emotions if e and e[1] in MIX_FILLS)
+def _strip_segments(emotions: Sequence[EmotionSample], duration: float) -> list[tuple[float, float, str]]:
+    """Per-second samples -> `(start, end, label)` runs; gaps stay gaps."""
+    samples = [(float(e.t), e.label) for e in emotions]
     if not samples:
         return []
     step = sample_step([t for t, _ in samples])
@@ -409,15 +380,15 @@ def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple
     return segments
 
 
-def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, legend: bool = True) -> str:
+def emotion_strip(emotions: Sequence[EmotionSample], duration_s: float, *, legend: bool = True) -> str:
     """One face's expression over time: coloured segments, hatched where it could not be read, blank
     where the face was not visible.
 
-    `emotions` is a face's `[[t, label, confidence], ...]` (t in seconds, one sample per second while
-    visible); `duration_s` is the recording's length in seconds. Without `legend` the strip is 40 units
-    shorter, for pages that already show the colour key next to it.
+    `emotions` is a face's `emotions` (one sample per second while visible); `duration_s` is the
+    recording's length in seconds. Without `legend` the strip is 40 units shorter, for pages that already
+    show the colour key next to it.
     """
-    frame = _TimeFrame(_duration(duration_s, max((float(e[0]) + 1 for e in emotions if e), default=0.0)))
+    frame = _TimeFrame(_duration(duration_s, max((float(e.t) + 1 for e in emotions), default=0.0)))
     items = [*mix_legend_items(), ("not visible", "box", NOT_VISIBLE)]
     key, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT) if legend else ("", 0.0)
     top, bar_h = legend_y + 8, 22.0
@@ -431,9 +402,8 @@ def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, leg
 
 
 # ------------------------------------------------------------------------------------------ share bars
-def emotion_share_bars(share: Mapping[str, float] | None) -> str:
+def emotion_share_bars(share: Mapping[str, float]) -> str:
     """Horizontal bars: the fraction of time (0 to 1) in each of the seven expressions, on a 0-100% scale."""
-    share = share or {}
     width, label_w, bar_x, bar_w = 300.0, 60.0, 66.0, 196.0
     row_h, top = 16.0, 4.0
     out = []
@@ -443,8 +413,7 @@ def emotion_share_bars(share: Mapping[str, float] | None) -> str:
         out.append(_line(x, top, x, bottom, GRID, ' stroke-width="0.8"'))
         out.append(_text(x, bottom + 13, f"{pct}%", anchor="middle", fill=MUTED, size=9))
     for i, label in enumerate(EMOTION_LABELS):
-        value = share.get(label)
-        fraction = min(max(float(value), 0.0), 1.0) if value is not None else 0.0
+        fraction = min(max(float(share[label]), 0.0), 1.0)
         y = top + i * row_h
         out.append(_text(label_w, y + 12, label, anchor="end"))
         out.append(
@@ -457,8 +426,7 @@ def emotion_share_bars(share: Mapping[str, float] | None) -> str:
                 f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else "",
             )
         )
-        text = "—" if value is None else f"{100 * fraction:.0f}%"
-        out.append(_text(bar_x + bar_w * fraction + 4, y + 12, text, fill=MUTED, size=10))
+        out.append(_text(bar_x + bar_w * fraction + 4, y + 12, f"{100 * fraction:.0f}%", fill=MUTED, size=10))
     return _svg("emotion-share", width, bottom + 18, "Share of time in each expression", out)
 
 
@@ -471,13 +439,13 @@ class _PulseCell:
     stress: bool
 
 
-def _pulse_cells(series: Sequence[Sequence], duration: float) -> list[_PulseCell]:
-    """`[t, bpm|None, quality_db|None, reason|None, stress|None]` rows -> time cells, binned if long.
+def _pulse_cells(series: Sequence[PulsePoint], duration: float) -> list[_PulseCell]:
+    """A face's pulse windows -> time cells, binned if long.
 
     A binned cell is reliable when at least half its samples have a bpm (their mean is drawn) and is
     flagged for stress when any of its samples is.
     """
-    rows = sorted((float(r[0]), r[1], bool(r[4]) if len(r) > 4 else False) for r in series if r)
+    rows = [(point.t, point.bpm, bool(point.stress)) for point in series]
     if not rows:
         return []
     step = sample_step([t for t, _, _ in rows])
@@ -520,15 +488,15 @@ def _bpm_ticks(values: Sequence[float]) -> list[int]:
 
 
 def heart_rate_chart(
-    series: Sequence[Sequence], duration_s: float | None, baseline_bpm: float | None = None
+    series: Sequence[PulsePoint], duration_s: float, baseline_bpm: float | None = None
 ) -> str:
     """Estimated heart rate (bpm) over time for one face.
 
-    `series` is `pulse.series`: `[[t, bpm|None, quality_db|None, reason|None, stress|None], ...]` with t in
-    seconds. Stretches without a reliable estimate (bpm None) are shaded grey, stress-flagged stretches
-    get a vermillion band along the top, and the person's own baseline is a dashed line.
+    `series` is `pulse.series`, t in seconds. Stretches without a reliable estimate (bpm None) are shaded
+    grey, stress-flagged stretches get a vermillion band along the top, and the person's own baseline is
+    a dashed line.
     """
-    frame = _TimeFrame(_duration(duration_s, max((float(r[0]) + 1 for r in series if r), default=0.0)))
+    frame = _TimeFrame(_duration(duration_s, max((point.t + 1 for point in series), default=0.0)))
     cells = _pulse_cells(series, frame.duration)
     valid = [c.bpm for c in cells if c.bpm is not None]
     ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])

@@ -92,17 +92,17 @@ def run_one(video: Path, truth: Path | None) -> dict:
         summary = analyze_to_dir(video, Path(tmp), AnalysisOptions())
         timeline = json.loads((Path(tmp) / "timeline.json").read_text())
     total = time.perf_counter() - start
-    p = summary["processing"]
+    p = summary.processing
     row = {
         "video": video.name,
-        "duration_s": summary["video"]["duration_s"],
-        "resolution": f"{summary['video']['width']}x{summary['video']['height']}",
-        "faces": len(summary["faces"]),
-        "precision": summary["models"]["emotion"]["precision"],
-        "pipeline_s": p["wall_s"],
+        "duration_s": summary.video.duration_s,
+        "resolution": f"{summary.video.width}x{summary.video.height}",
+        "faces": len(summary.faces),
+        "precision": summary.models.emotion.precision,
+        "pipeline_s": p.wall_s,
         "with_report_s": round(total, 2),
-        "stage_s": {**p["stage_s"], "report": round(total - p["wall_s"], 3)},
-        "peak_rss_mb": p["peak_rss_mb"],
+        "stage_s": {**p.stage_s, "report": round(total - p.wall_s, 3)},
+        "peak_rss_mb": p.peak_rss_mb,
     }
     if truth:
         from tests.synthetic_video import FaceTruth, GroundTruth, score_analysis

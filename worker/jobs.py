@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classpulse.progress import Stage
+from classpulse.results import Summary
 from classpulse.video.probe import InputError
 from service.settings import Settings
 from storage import crud
@@ -204,7 +205,7 @@ class JobRunner:
             return self._retry_or_fail(job, lease, staging, exc, heartbeat)
         return self._publish(job, lease, staging, summary)
 
-    def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> dict:
+    def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> Summary:
         from classpulse.options import AnalysisOptions
         from reports.outputs import analyze_to_dir
 
@@ -215,7 +216,7 @@ class JobRunner:
             Path(job.source_path), staging, options, on_progress=heartbeat.report
         )
 
-    def _publish(self, job: Job, lease: str, staging: Path, summary: dict) -> str:
+    def _publish(self, job: Job, lease: str, staging: Path, summary: Summary) -> str:
         """Move the staging folder to outputs/<job id> and record success, unless the job was deleted."""
         with session_scope(self.engine) as session:
             ours = crud.touch_job(
@@ -227,11 +228,11 @@ class JobRunner:
         final = self.layout.output_dir(job.id)
         remove_tree(final)  # an attempt that renamed its outputs but died before recording success
         staging.rename(final)
-        wall_s = (summary.get("processing") or {}).get("wall_s")
-        decoded = summary.get("video") or {}
+        wall_s = summary.processing.wall_s
+        decoded = summary.video
         video = None
-        if decoded.get("warning"):  # the customer sees on the job what the report says
-            video = {**(job.video or {}), "duration_s": decoded["duration_s"], "warning": decoded["warning"]}
+        if decoded.warning:  # the customer sees on the job what the report says
+            video = {**(job.video or {}), "duration_s": decoded.duration_s, "warning": decoded.warning}
         with session_scope(self.engine) as session:
             recorded = crud.finish_job(
                 session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s, video=video
@@ -240,7 +241,7 @@ class JobRunner:
             remove_tree(final)
             return "cancelled"
         self._drop_upload(job)
-        log.info("job %s: succeeded in %.1f s", job.id, wall_s or float("nan"))
+        log.info("job %s: succeeded in %.1f s", job.id, wall_s)
         return "succeeded"
 
     def _fail(self, job: Job, lease: str, staging: Path, error: str) -> str:
