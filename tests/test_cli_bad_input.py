@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tiny_video
+from tests.helpers.video import tiny_video
 
 
 def _analyze(video: Path, out: Path, *options: str) -> subprocess.CompletedProcess:

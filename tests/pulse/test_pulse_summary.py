@@ -6,7 +6,7 @@ import pytest
 
 from classpulse.pulse import HeartRateWindow, heart_rate_series
 from classpulse.summary import pulse_summary
-from tests.pulse.conftest import synthetic_trace
+from tests.helpers.pulse import synthetic_trace
 
 
 def test_pulse_summary_tracks_real_windows_and_adds_the_track_fields() -> None:

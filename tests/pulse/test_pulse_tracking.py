@@ -16,7 +16,7 @@ from classpulse.pulse.tracking import (
     track_series,
     viterbi_track,
 )
-from tests.pulse.conftest import NOISE_KINDS, noise_trace
+from tests.helpers.pulse import NOISE_KINDS, noise_trace
 
 
 def _lobe(bpm: float, width_bpm: float = 5.0) -> np.ndarray:

@@ -17,7 +17,7 @@ import redis
 from pypdf import PdfReader
 
 from classpulse.results import OUTPUT_FILES
-from tests.service.conftest import Stack, wait_for
+from tests.helpers.service import Stack, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from PIL import Image
 
 from classpulse.faces.detections import box_iou
 from service.settings import Settings
-from tests.conftest import tiny_video
-from tests.service.conftest import REPO, Stack, database_url, wait_for
+from tests.helpers.service import REPO, Stack, database_url, wait_for
+from tests.helpers.video import tiny_video
 
 BOUNDARY = "cp-test-boundary"
 

@@ -339,7 +339,7 @@ def test_keep_uploads_keeps_the_recording(settings: Settings, queue, clip: Path)
 
 
 def test_deterministic_errors_fail_at_once(settings: Settings, queue, tmp_path: Path) -> None:
-    from tests.conftest import tiny_video
+    from tests.helpers.video import tiny_video
 
     # Issue 17: a 2x2 recording was retried three times as transient, then failed as "internal error".
     tiny = tmp_path / "tiny.mp4"

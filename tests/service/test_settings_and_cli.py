@@ -13,7 +13,7 @@ import redis
 from pydantic import ValidationError
 
 from service.settings import HARD_LIMIT_GRACE_S, Settings
-from tests.service.conftest import REPO
+from tests.helpers.service import REPO
 
 
 def test_defaults_and_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
