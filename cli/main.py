@@ -25,7 +25,7 @@ def _analyze(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from classpulse.progress import ProgressBar
+    from cli.progress import ProgressBar
     from reports.outputs import analyze_to_dir
 
     out_dir: Path = args.out
@@ -70,7 +70,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _train_emotion(args: argparse.Namespace) -> int:
     from classpulse.emotion.train import TrainConfig, load_fer2013, train
-    from classpulse.progress import ProgressBar
+    from cli.progress import ProgressBar
 
     data = load_fer2013(args.data, votes=args.votes)
     defaults = TrainConfig()
