@@ -259,6 +259,88 @@ def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
     return merged
 
 
+@dataclass(frozen=True)
+class _Scale:
+    """Maps values in [lo, hi] to y in a plot of `height` starting at `top` (hi at the top, clamped)."""
+
+    top: float
+    height: float
+    lo: float = 0.0
+    hi: float = 1.0
+
+    def y(self, value: float) -> float:
+        return self.top + self.height * (
+            1.0 - (min(max(value, self.lo), self.hi) - self.lo) / (self.hi - self.lo)
+        )
+
+
+def _mix_polygons(bins: Sequence[_Bin], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """One step-shaped polygon per label per contiguous run of bins that contain faces; none without faces."""
+    runs: list[list[_Bin]] = []
+    for b in bins:
+        if b.total <= 0:
+            continue
+        if runs and b.start - runs[-1][-1].end < 1e-6:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    out = []
+    for run in runs:
+        lower = [0.0] * len(run)
+        for label, fill in MIX_FILLS.items():
+            upper = [lo + b.counts[label] / b.total for lo, b in zip(lower, run, strict=True)]
+            if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
+                pts = []
+                for b, u in zip(run, upper, strict=True):
+                    pts += [(frame.x(b.start), scale.y(u)), (frame.x(b.end), scale.y(u))]
+                for b, lo in zip(reversed(run), reversed(lower), strict=True):
+                    pts += [(frame.x(b.end), scale.y(lo)), (frame.x(b.start), scale.y(lo))]
+                out.append(
+                    f'<polygon fill="{fill}" points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>'
+                )
+            lower = upper
+    return out
+
+
+def _faces_band(bins: Sequence[_Bin], frame: _TimeFrame, top: float, height: float) -> list[str]:
+    """The thin band under the mix: how many faces were in view, scaled to the most at once."""
+    max_faces = max((b.faces for b in bins), default=0.0)
+    frame_style = f' stroke="{GRID}" stroke-width="0.8"'
+    out = [
+        _rect(LEFT, top, frame.plot_w, height, "#FAFAFA", frame_style),
+        _text(LEFT - 5, top + 8, "faces", anchor="end", fill=MUTED, size=9),
+        _text(LEFT - 5, top + 17, f"max {max_faces:.0f}", anchor="end", fill=MUTED, size=8),
+    ]
+    if max_faces > 0:
+        for b in bins:
+            if b.faces > 0:
+                h = height * b.faces / max_faces
+                out.append(
+                    _rect(frame.x(b.start), top + height - h, frame.x(b.end) - frame.x(b.start), h, "#8C8C8C")
+                )
+    return out
+
+
+def _moment_markers(moments: Sequence[Moment], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """A dashed line per moment, numbered in order; numbers that would collide with the previous one are
+    left out."""
+    out = []
+    last_label_x = -math.inf
+    for number, moment in enumerate(moments, start=1):
+        x = frame.x(moment.t)
+        out.append(
+            _line(x, scale.top, x, scale.top + scale.height, INK, ' stroke-width="1" stroke-dasharray="3 2"')
+        )
+        if x - last_label_x >= 16:
+            out.append(
+                f'<circle cx="{_f(x)}" cy="{_f(scale.top + 9)}" r="7" fill="white" stroke="{INK}" '
+                f'stroke-width="1"/>'
+            )
+            out.append(_text(x, scale.top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
+            last_label_x = x
+    return out
+
+
 def audience_mix_chart(
     per_second: Sequence[SecondCounts], duration_s: float, moments: Sequence[Moment] = ()
 ) -> str:
@@ -274,80 +356,20 @@ def audience_mix_chart(
     bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
 
     legend, legend_y = _legend(mix_legend_items(), LEFT, 12, WIDE - RIGHT)
-    top, plot_h = legend_y + 12, 150.0
-    faces_top, faces_h = top + plot_h + 8, 18.0
+    scale = _Scale(top=legend_y + 12, height=150.0)
+    faces_top, faces_h = scale.top + scale.height + 8, 18.0
     axis_y = faces_top + faces_h + 4
     out = [legend]
-
-    def y_of(fraction: float) -> float:
-        return top + plot_h * (1.0 - fraction)
-
     for pct in (0, 25, 50, 75, 100):
-        y = y_of(pct / 100)
+        y = scale.y(pct / 100)
         out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
         out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
-
-    # One step-shaped polygon per label per contiguous run of bins that contain faces.
-    runs: list[list[_Bin]] = []
-    for b in bins:
-        if b.total <= 0:
-            continue
-        if runs and b.start - runs[-1][-1].end < 1e-6:
-            runs[-1].append(b)
-        else:
-            runs.append([b])
-    for run in runs:
-        lower = [0.0] * len(run)
-        for label, fill in MIX_FILLS.items():
-            upper = [lo + b.counts[label] / b.total for lo, b in zip(lower, run, strict=True)]
-            if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
-                pts = []
-                for b, u in zip(run, upper, strict=True):
-                    pts += [(frame.x(b.start), y_of(u)), (frame.x(b.end), y_of(u))]
-                for b, lo in zip(reversed(run), reversed(lower), strict=True):
-                    pts += [(frame.x(b.end), y_of(lo)), (frame.x(b.start), y_of(lo))]
-                out.append(
-                    f'<polygon fill="{fill}" points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>'
-                )
-            lower = upper
-    if not runs:
-        out.append(_message(frame, top, plot_h, "No faces were detected in this recording."))
-
-    # Faces-in-view band.
-    max_faces = max((b.faces for b in bins), default=0.0)
-    frame_style = f' stroke="{GRID}" stroke-width="0.8"'
-    out.append(_rect(LEFT, faces_top, frame.plot_w, faces_h, "#FAFAFA", frame_style))
-    out.append(_text(LEFT - 5, faces_top + 8, "faces", anchor="end", fill=MUTED, size=9))
-    out.append(_text(LEFT - 5, faces_top + 17, f"max {max_faces:.0f}", anchor="end", fill=MUTED, size=8))
-    if max_faces > 0:
-        for b in bins:
-            if b.faces > 0:
-                h = faces_h * b.faces / max_faces
-                out.append(
-                    _rect(
-                        frame.x(b.start),
-                        faces_top + faces_h - h,
-                        frame.x(b.end) - frame.x(b.start),
-                        h,
-                        "#8C8C8C",
-                    )
-                )
+    polygons = _mix_polygons(bins, frame, scale)
+    out += polygons or [_message(frame, scale.top, scale.height, "No faces were detected in this recording.")]
+    out += _faces_band(bins, frame, faces_top, faces_h)
     out.append(_time_axis(frame, axis_y))
-
-    # Numbered moment markers; numbers that would collide with the previous one are left out.
-    last_label_x = -math.inf
-    for number, moment in enumerate(moments, start=1):
-        x = frame.x(moment.t)
-        out.append(_line(x, top, x, top + plot_h, INK, ' stroke-width="1" stroke-dasharray="3 2"'))
-        if x - last_label_x >= 16:
-            out.append(
-                f'<circle cx="{_f(x)}" cy="{_f(top + 9)}" r="7" fill="white" stroke="{INK}" '
-                f'stroke-width="1"/>'
-            )
-            out.append(_text(x, top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
-            last_label_x = x
-    height = axis_y + 34
-    return _svg("audience-mix", WIDE, height, "Audience expression mix over time", out)
+    out += _moment_markers(moments, frame, scale)
+    return _svg("audience-mix", WIDE, axis_y + 34, "Audience expression mix over time", out)
 
 
 # ---------------------------------------------------------------------------------------- emotion strip
@@ -487,55 +509,23 @@ def _bpm_ticks(values: Sequence[float]) -> list[int]:
     return list(range(int(lo), int(hi) + 1, step))
 
 
-def heart_rate_chart(
-    series: Sequence[PulsePoint], duration_s: float, baseline_bpm: float | None = None
-) -> str:
-    """Estimated heart rate (bpm) over time for one face.
-
-    `series` is `pulse.series`, t in seconds. Stretches without a reliable estimate (bpm None) are shaded
-    grey, stress-flagged stretches get a vermillion band along the top, and the person's own baseline is
-    a dashed line.
-    """
-    frame = _TimeFrame(_duration(duration_s, max((point.t + 1 for point in series), default=0.0)))
-    cells = _pulse_cells(series, frame.duration)
-    valid = [c.bpm for c in cells if c.bpm is not None]
-    ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
-    lo, hi = ticks[0], ticks[-1]
-
-    items = [
-        ("heart rate (bpm)", "line", INK),
-        ("own baseline", "dash", MUTED),
-        ("no reliable estimate", "box", UNRELIABLE),
-        ("stress flag (above own baseline)", "box", STRESS),
-    ]
-    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
-    top, plot_h = legend_y + 12, 76.0
-
-    def y_of(bpm: float) -> float:
-        return top + plot_h * (1.0 - (min(max(bpm, lo), hi) - lo) / (hi - lo))
-
-    out = [legend]
-    for tick in ticks if valid else ():  # no scale without a single estimate
-        y = y_of(tick)
-        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
-        out.append(_text(LEFT - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
-    if valid:
-        out.append(_text(12, top + plot_h / 2, "bpm", anchor="middle", fill=MUTED, size=10))
+def _pulse_shading(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """Grey where there is no reliable estimate; a light vermillion band with a strip along the top where the
+    stress flag is raised."""
+    out = []
     for start, end in _runs(cells, lambda c: c.bpm is None):
-        out.append(
-            _rect(
-                frame.x(start), top, frame.x(end) - frame.x(start), plot_h, UNRELIABLE, ' fill-opacity="0.7"'
-            )
-        )
+        x0, x1 = frame.x(start), frame.x(end)
+        out.append(_rect(x0, scale.top, x1 - x0, scale.height, UNRELIABLE, ' fill-opacity="0.7"'))
     for start, end in _runs(cells, lambda c: c.stress):
         x0, x1 = frame.x(start), frame.x(end)
-        out.append(_rect(x0, top, x1 - x0, plot_h, STRESS, ' fill-opacity="0.12"'))
-        out.append(_rect(x0, top, x1 - x0, 6, STRESS))
-    if baseline_bpm is not None and valid:
-        y = y_of(float(baseline_bpm))
-        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
+        out.append(_rect(x0, scale.top, x1 - x0, scale.height, STRESS, ' fill-opacity="0.12"'))
+        out.append(_rect(x0, scale.top, x1 - x0, 6, STRESS))
+    return out
 
-    # The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot.
+
+def _bpm_line(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot."""
+    out: list[str] = []
     path: list[tuple[float, float]] = []
 
     def flush() -> None:
@@ -553,27 +543,63 @@ def heart_rate_chart(
         if c.bpm is None or (previous_end is not None and c.start - previous_end > 1e-6):
             flush()
         if c.bpm is not None:
-            path.append((frame.x((c.start + c.end) / 2), y_of(c.bpm)))
+            path.append((frame.x((c.start + c.end) / 2), scale.y(c.bpm)))
         previous_end = c.end
     flush()
+    return out
 
+
+def _no_estimate(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """The message across a heart-rate chart without a single estimate."""
+    message = (
+        "No heart-rate data for this face." if not cells else "No reliable heart-rate estimate for this face."
+    )
+    backdrop = ' fill-opacity="0.85"'
+    middle = scale.top + scale.height / 2
+    return [
+        _rect(frame.x(0) + frame.plot_w / 2 - 150, middle - 11, 300, 20, "white", backdrop),
+        _message(frame, scale.top, scale.height, message),
+    ]
+
+
+def heart_rate_chart(
+    series: Sequence[PulsePoint], duration_s: float, baseline_bpm: float | None = None
+) -> str:
+    """Estimated heart rate (bpm) over time for one face.
+
+    `series` is `pulse.series`, t in seconds. Stretches without a reliable estimate (bpm None) are shaded
+    grey, stress-flagged stretches get a vermillion band along the top, and the person's own baseline is
+    a dashed line.
+    """
+    frame = _TimeFrame(_duration(duration_s, max((point.t + 1 for point in series), default=0.0)))
+    cells = _pulse_cells(series, frame.duration)
+    valid = [c.bpm for c in cells if c.bpm is not None]
+    ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
+
+    items = [
+        ("heart rate (bpm)", "line", INK),
+        ("own baseline", "dash", MUTED),
+        ("no reliable estimate", "box", UNRELIABLE),
+        ("stress flag (above own baseline)", "box", STRESS),
+    ]
+    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
+    scale = _Scale(top=legend_y + 12, height=76.0, lo=ticks[0], hi=ticks[-1])
+    out = [legend]
+    for tick in ticks if valid else ():  # no scale without a single estimate
+        y = scale.y(tick)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
+    if valid:
+        out.append(_text(12, scale.top + scale.height / 2, "bpm", anchor="middle", fill=MUTED, size=10))
+    out += _pulse_shading(cells, frame, scale)
+    if baseline_bpm is not None and valid:
+        y = scale.y(float(baseline_bpm))
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
+    out += _bpm_line(cells, frame, scale)
     if not valid:
-        message = (
-            "No heart-rate data for this face."
-            if not cells
-            else "No reliable heart-rate estimate for this face."
-        )
-        out.append(
-            _rect(
-                frame.x(0) + frame.plot_w / 2 - 150,
-                top + plot_h / 2 - 11,
-                300,
-                20,
-                "white",
-                ' fill-opacity="0.85"',
-            )
-        )
-        out.append(_message(frame, top, plot_h, message))
-    out.append(_rect(LEFT, top, frame.plot_w, plot_h, "none", f' stroke="{GRID}" stroke-width="0.8"'))
-    out.append(_time_axis(frame, top + plot_h))
-    return _svg("heart-rate", WIDE, top + plot_h + 34, "Estimated heart rate over time", out)
+        out += _no_estimate(cells, frame, scale)
+    out.append(
+        _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
+    )
+    out.append(_time_axis(frame, scale.top + scale.height))
+    return _svg("heart-rate", WIDE, scale.top + scale.height + 34, "Estimated heart rate over time", out)
