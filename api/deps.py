@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from classpulse.settings import Settings
+from service.settings import Settings
 from storage import crud
 from storage.db import get_engine
 from storage.files import Layout

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.metrics import LatencyMiddleware, Metrics
 from api.routes import health, images, jobs, metrics
 from classpulse import __version__
-from classpulse.settings import Settings, get_settings
+from service.settings import Settings, get_settings
 from storage.db import get_engine, init_db
 from storage.files import Layout
 

@@ -33,7 +33,7 @@ class JobsByState(Collector):
         with session_scope(get_engine(self.database_url)) as session:
             counts = crud.count_jobs_by_status(session)
         family = GaugeMetricFamily("classpulse_jobs", "Jobs by state (all customers)", labels=["state"])
-        for state in JobStatus.ALL:
+        for state in JobStatus:
             family.add_metric([state], counts.get(state, 0))
         yield family
 

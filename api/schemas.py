@@ -6,22 +6,36 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from storage.files import OUTPUT_MEDIA_TYPES
+from classpulse.options import AnalysisOptions
+from classpulse.results import OUTPUT_FILES
 from storage.models import Job
 
 
-class JobCreate(BaseModel):
+class JobOptions(BaseModel):
+    """The analysis options of a job, with the defaults of `classpulse.options.AnalysisOptions`."""
+
+    detect_every_s: float = Field(
+        AnalysisOptions.detect_every_s,
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+        description="seconds between face detections",
+    )
+    emotion_every_s: float = Field(
+        AnalysisOptions.emotion_every_s,
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+        description="seconds between expression samples",
+    )
+    pulse: bool = Field(AnalysisOptions.pulse, description="estimate heart rate from the faces")
+
+
+class JobCreate(JobOptions):
     """Analysis options sent as form fields next to the `file` part of `POST /v1/jobs`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    detect_every_s: float = Field(
-        1.0, gt=0, le=60, allow_inf_nan=False, description="seconds between face detections"
-    )
-    emotion_every_s: float = Field(
-        0.5, gt=0, le=60, allow_inf_nan=False, description="seconds between expression samples"
-    )
-    pulse: bool = Field(True, description="estimate heart rate from the faces")
     title: str | None = Field(None, max_length=200, description="title printed on the report")
 
     @field_validator("title", mode="before")
@@ -32,12 +46,6 @@ class JobCreate(BaseModel):
     def pipeline_options(self) -> dict:
         """The options stored on the job (the title has its own column)."""
         return self.model_dump(exclude={"title"})
-
-
-class JobOptions(BaseModel):
-    detect_every_s: float = 1.0
-    emotion_every_s: float = 0.5
-    pulse: bool = True
 
 
 class VideoFacts(BaseModel):
@@ -88,7 +96,7 @@ class JobPublic(BaseModel):
     @classmethod
     def from_job(cls, job: Job, prefix: str = "/v1/jobs") -> JobPublic:
         base = f"{prefix}/{job.id}"
-        links = {name.replace(".", "_"): f"{base}/{name}" for name in OUTPUT_MEDIA_TYPES}
+        links = {name.replace(".", "_"): f"{base}/{name}" for name in OUTPUT_FILES}
         return cls(
             id=job.id,
             status=job.status,

@@ -1,4 +1,8 @@
-"""All-or-nothing output: files are written under temporary names and renamed only when all succeeded."""
+"""All-or-nothing output: files are written under temporary names and renamed only when all succeeded.
+
+The one way files are written atomically here: an analysis's outputs, a model's weights and manifest,
+training checkpoints and prediction files all go through `atomic_outputs`.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ frame -> faces (O-Net on the tracked boxes every `detect_every_s`; the full MTCN
          finding newcomers)
       -> tracks (flow + association, every frame)
       -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
-tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline, report.
+tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline and faces.csv rows
+(`reports.outputs` writes them with the report).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import logging
 import resource
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -32,12 +32,14 @@ from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
-from classpulse.faces.merge import merge_tracklets
-from classpulse.faces.readability import assess_readability
+from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
+from classpulse.faces.readability import assess_readability, readability_rule
 from classpulse.faces.tracker import FaceTracker
-from classpulse.pulse.heart_rate import MIN_QUALITY_DB, WINDOW_S, heart_rate_series
+from classpulse.options import AnalysisOptions
+from classpulse.progress import Progress, Stage
+from classpulse.pulse.heart_rate import MIN_FACE_PX, MIN_QUALITY_DB, WINDOW_S, heart_rate_series
 from classpulse.pulse.skin import skin_mean_rgb_many
-from classpulse.pulse.stress import BASELINE_S, RISE_BPM, RISE_FRACTION
+from classpulse.pulse.stress import BASELINE_S, MIN_ACCEPTED_WINDOWS, RISE_BPM, RISE_FRACTION
 from classpulse.pulse.tracking import (
     MAX_RATE_CHANGE_BPM_PER_S,
     MIN_CONFIDENCE,
@@ -45,41 +47,26 @@ from classpulse.pulse.tracking import (
     MIN_TRACK_WINDOWS,
     TRACK_QUALITY_GATE_DB,
 )
-from classpulse.summary import MIN_ACCEPTED_WINDOWS, build_summary
+from classpulse.results import (
+    AnalysisResult,
+    Calibration,
+    DetectorModel,
+    EmotionModel,
+    Models,
+    PhotoCheck,
+    Processing,
+    PulseModel,
+    ReadabilityRule,
+    TrackerModel,
+)
+from classpulse.summary import build_summary
 from classpulse.track_record import TrackRecord
 from classpulse.video.decode import Frame, analysis_rate, analysis_size, iter_frames
-from classpulse.video.probe import InputError, VideoInfo, probe
+from classpulse.video.probe import VideoInfo
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, float], None]
-
-__all__ = ["AnalysisOptions", "InputError", "analyze", "analyze_to_dir", "classify_image"]
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Customer-facing knobs. Intervals in seconds; `max_side` caps the analysis resolution (pixels)."""
-
-    detect_every_s: float = 1.0
-    search_every_s: float = 5.0
-    emotion_every_s: float = 0.5
-    max_side: int = 1280
-    max_fps: float = 15.0
-    pulse: bool = True
-    title: str | None = None
-    pulse_method: str = "pos"
-    pulse_min_face_px: float = 60.0
-    min_track_s: float = 1.0
-    merge_gap_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        if min(self.detect_every_s, self.search_every_s, self.emotion_every_s) <= 0:
-            raise ValueError("detect_every_s, search_every_s and emotion_every_s must be positive")
-        if self.max_side < 64:
-            raise ValueError("max_side must be at least 64 pixels")
-        if self.max_fps < 5:
-            raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
+__all__ = ["analyze", "classify_image"]
 
 
 @dataclass(frozen=True)
@@ -268,65 +255,69 @@ class _StreamingAnalysis:
             record.rgb,
             record.frame_times,
             method=self.options.pulse_method,
-            valid=record.face_px >= self.options.pulse_min_face_px,
+            valid=record.face_px >= MIN_FACE_PX,
         )
 
 
 def _models_info(
     models: _Models, options: AnalysisOptions, tracker: FaceTracker, frame_short_side: int
-) -> dict:
+) -> Models:
     """Names, versions and settings of every model and rule, as the report's methodology states them."""
     manifest = models.classifier.manifest
-    return {
-        "emotion": {
-            **{k: manifest[k] for k in ("name", "version", "architecture")},
-            "sha256": [member["sha256"] for member in manifest["members"]],
-            "epochs_trained": [member["epochs_trained"] for member in manifest["members"]],
-            "precision": precision_name(models.classifier.bf16),
-            "public_test_accuracy": manifest["public_test"]["accuracy"],
-            "macro_f1": manifest["public_test"]["macro_f1"],
-            "public_test_ferplus_accuracy": manifest["public_test"].get("ferplus", {}).get("accuracy"),
-            "calibration": manifest.get("calibration"),
-            "photos": manifest.get("photos"),
-        },
-        "face_detector": {
-            "name": models.detector.name,
-            "version": models.detector.version,
-            "min_confidence": models.detector.min_confidence,
-            "min_face_px": min_face_px_for(frame_short_side),
-        },
-        "tracker": {
-            "method": (
+    calibration, photos = manifest.get("calibration"), manifest.get("photos")
+    return Models(
+        emotion=EmotionModel(
+            name=manifest["name"],
+            version=manifest["version"],
+            architecture=manifest["architecture"],
+            sha256=tuple(member["sha256"] for member in manifest["members"]),
+            epochs_trained=tuple(member["epochs_trained"] for member in manifest["members"]),
+            precision=precision_name(models.classifier.bf16),
+            public_test_accuracy=manifest["public_test"]["accuracy"],
+            macro_f1=manifest["public_test"]["macro_f1"],
+            public_test_ferplus_accuracy=manifest["public_test"].get("ferplus", {}).get("accuracy"),
+            calibration=Calibration(**calibration) if calibration else None,
+            photos=PhotoCheck(**photos) if photos else None,
+        ),
+        face_detector=DetectorModel(
+            name=models.detector.name,
+            version=models.detector.version,
+            min_confidence=models.detector.min_confidence,
+            min_face_px=min_face_px_for(frame_short_side),
+        ),
+        tracker=TrackerModel(
+            method=(
                 "full MTCNN every search interval, after scene cuts, when O-Net loses a tracked face and "
                 "while searches find newcomers; "
                 "MTCNN's O-Net on the tracked boxes every detection interval; Lucas-Kanade optical flow "
                 "between them; Hungarian association"
             ),
-            "search_every_s": options.search_every_s,
-            "max_misses": tracker.max_misses,
-            "merge_gap_s": options.merge_gap_s,
-            "min_track_s": options.min_track_s,
-        },
-        "pulse": {
-            "method": options.pulse_method,
-            "window_s": WINDOW_S,
-            "min_quality_db": MIN_QUALITY_DB,
-            "min_face_px": options.pulse_min_face_px,
-            "stress_rise_bpm": RISE_BPM,
-            "stress_rise_fraction": RISE_FRACTION,
-            "baseline_s": BASELINE_S,
-            "min_accepted_windows": MIN_ACCEPTED_WINDOWS,
-            "track_quality_gate_db": [list(point) for point in TRACK_QUALITY_GATE_DB],
-            "min_track_windows": MIN_TRACK_WINDOWS,
-            "max_rate_change_bpm_per_s": MAX_RATE_CHANGE_BPM_PER_S,
-            "min_confidence": MIN_CONFIDENCE,
-            "min_confidence_own_gate": MIN_CONFIDENCE_OWN_GATE,
-        },
-    }
+            search_every_s=options.search_every_s,
+            max_misses=tracker.max_misses,
+            merge_gap_s=MAX_GAP_S,
+            min_track_s=MIN_TRACK_S,
+        ),
+        pulse=PulseModel(
+            method=options.pulse_method,
+            window_s=WINDOW_S,
+            min_quality_db=MIN_QUALITY_DB,
+            min_face_px=MIN_FACE_PX,
+            stress_rise_bpm=RISE_BPM,
+            stress_rise_fraction=RISE_FRACTION,
+            baseline_s=BASELINE_S,
+            min_accepted_windows=MIN_ACCEPTED_WINDOWS,
+            track_quality_gate_db=tuple(tuple(point) for point in TRACK_QUALITY_GATE_DB),
+            min_track_windows=MIN_TRACK_WINDOWS,
+            max_rate_change_bpm_per_s=MAX_RATE_CHANGE_BPM_PER_S,
+            min_confidence=MIN_CONFIDENCE,
+            min_confidence_own_gate=MIN_CONFIDENCE_OWN_GATE,
+        ),
+        readability=ReadabilityRule(**readability_rule()),
+    )
 
 
-def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> dict:
-    """Analyse a probed recording -> {"summary": ..., "timeline": ..., "rows": ...} (see `build_summary`)."""
+def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> AnalysisResult:
+    """Analyse a probed recording -> its summary, timeline and faces.csv rows (see `build_summary`)."""
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     clock = StageClock()
@@ -344,33 +335,31 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
                 break
             state.process(frame)
             if on_progress and frame.index % 10 == 0:
-                on_progress("analysing frames", min(frame.t / info.duration_s, 1.0))
+                on_progress(Stage.ANALYSING, min(frame.t / info.duration_s, 1.0))
         records = state.finish()
     finally:
         state.worker.shutdown(cancel_futures=True)
     if on_progress:
-        on_progress("summarising", 1.0)
-    face_of = merge_tracklets(
-        [r.span() for r in records], min_span_s=options.min_track_s, max_gap_s=options.merge_gap_s
-    )
+        on_progress(Stage.SUMMARISING, 1.0)
+    face_of = merge_tracklets([r.span() for r in records])
     wall_s = time.perf_counter() - started
-    processing = {
-        "wall_s": round(wall_s, 2),
-        "realtime_factor": round(info.duration_s / wall_s, 3),
-        "frames_analysed": state.frames,
-        "analysis_fps": round(fps, 3),
-        "analysis_width": width,
-        "detect_every_s": options.detect_every_s,
-        "search_every_s": options.search_every_s,
-        "emotion_every_s": options.emotion_every_s,
-        "max_side": options.max_side,
-        "max_fps": options.max_fps,
-        "pulse": options.pulse,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "stage_s": clock.rounded(),
-        "started_at": started_at,
-        "classpulse_version": __version__,
-    }
+    processing = Processing(
+        wall_s=round(wall_s, 2),
+        realtime_factor=round(info.duration_s / wall_s, 3),
+        frames_analysed=state.frames,
+        analysis_fps=round(fps, 3),
+        analysis_width=width,
+        detect_every_s=options.detect_every_s,
+        search_every_s=options.search_every_s,
+        emotion_every_s=options.emotion_every_s,
+        max_side=options.max_side,
+        max_fps=options.max_fps,
+        pulse=options.pulse,
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        stage_s=clock.rounded(),
+        started_at=started_at,
+        classpulse_version=__version__,
+    )
     return build_summary(
         info,
         options,
@@ -380,25 +369,6 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         models=_models_info(models, options, state.tracker, min(width, height)),
         decoded_s=state.frames / fps,
     )
-
-
-def analyze_to_dir(
-    video: Path | VideoInfo, out_dir: Path, options: AnalysisOptions, on_progress: Progress | None = None
-) -> dict:
-    """Probe (unless given the probe's result), analyse and write every output into `out_dir`; returns the
-    summary. Raises `InputError`."""
-    from classpulse.outputs import write_outputs
-
-    info = video if isinstance(video, VideoInfo) else probe(Path(video))
-    if on_progress:
-        on_progress("probing", 1.0)
-    result = analyze(info, options, on_progress)
-    if on_progress:
-        on_progress("writing report", 0.0)
-    write_outputs(result["summary"], result["timeline"], result["rows"], Path(out_dir))
-    if on_progress:
-        on_progress("done", 1.0)
-    return result["summary"]
 
 
 def classify_image(rgb: np.ndarray) -> list[dict]:

@@ -6,22 +6,41 @@ Pure functions of numbers: no video, no models, no files.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.signal import find_peaks
 
 from classpulse.emotion.labels import EMOTION_LABELS
-from classpulse.faces.readability import READABLE, REASONS, UNREADABLE, readability_rule
+from classpulse.faces.readability import READABLE, REASONS, UNREADABLE
+from classpulse.options import AnalysisOptions
 from classpulse.pulse.heart_rate import HeartRateWindow
-from classpulse.pulse.stress import baseline_bpm, stress_flags
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS, baseline_bpm, stress_flags
 from classpulse.pulse.tracking import track_quality_gate_db, track_series
+from classpulse.results import (
+    AnalysisResult,
+    Audience,
+    Confidence,
+    EmotionSample,
+    Face,
+    FaceLabel,
+    FaceRow,
+    MinuteShare,
+    Models,
+    Moment,
+    MomentKind,
+    MomentRule,
+    Processing,
+    Pulse,
+    PulsePoint,
+    SecondCounts,
+    Summary,
+    TimelineSecond,
+    Video,
+)
 from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo
-
-if TYPE_CHECKING:
-    from classpulse.pipeline import AnalysisOptions
 
 SMOOTH_S = 1.5
 NEGATIVE = ("angry", "disgust", "fear", "sad")
@@ -29,10 +48,6 @@ MOMENT_MIN_SHARE = 0.4
 MOMENT_MIN_SEPARATION_S = 10
 MAX_MOMENTS = 6
 MOMENT_SMOOTHING_S = 3
-# A face's mean heart rate, baseline and rise flags are reported only from at least this many accepted
-# 10 s windows (1 s apart, so >= 14 s of video): one window that clears the quality gate can still be a
-# wrong peak, as on compressed webcam video; several agreeing windows rarely are.
-MIN_ACCEPTED_WINDOWS = 5
 # Decoding that ends this much before the container's declared duration stopped early (a truncated or
 # corrupt file). Intact files on the shared clips end within 0.04 s of it (or run past it).
 TRUNCATION_TOLERANCE_S = 0.5
@@ -110,38 +125,37 @@ class _Face:
         return self.probs[min(near, key=lambda j: abs(self.emotion_times[j] - t))]
 
 
-def pulse_summary(series: list[HeartRateWindow]) -> tuple[dict, list[HeartRateWindow]]:
-    """One face's `heart_rate_series` windows (all its tracklets) -> (summary.json `pulse` object, the
-    final windows after tracking, sorted by t).
+def pulse_summary(series: list[HeartRateWindow]) -> tuple[Pulse, list[HeartRateWindow]]:
+    """One face's `heart_rate_series` windows (all its tracklets) -> (its `Pulse`, the final windows after
+    tracking, sorted by t).
 
     The windows are tracked (`classpulse.pulse.tracking.track_series`); the mean, baseline and rise flags
-    use only the reported windows, and only when there are at least MIN_ACCEPTED_WINDOWS of them. Series
-    rows are `[t, bpm|None, quality_db|None, reason|None, stress|None, confidence|None]`.
+    use only the reported windows, and only when there are at least MIN_ACCEPTED_WINDOWS of them.
     """
     tracked = track_series(series)
     windows, estimate = tracked.windows, tracked.estimate
     accepted = [w.bpm for w in windows if w.bpm is not None]
     enough = len(accepted) >= MIN_ACCEPTED_WINDOWS
     flags = stress_flags(windows) if enough else [None] * len(windows)
-    summary = {
-        "mean_bpm": _round(float(np.mean(accepted)), 1) if enough else None,
-        "baseline_bpm": _round(baseline_bpm(windows), 1) if enough else None,
-        "accepted_windows": len(accepted),
-        "track_bpm": _round(estimate.bpm, 1),
-        "track_quality_db": _round(estimate.quality_db, 2),
-        "track_min_quality_db": (
+    pulse = Pulse(
+        mean_bpm=_round(float(np.mean(accepted)), 1) if enough else None,
+        baseline_bpm=_round(baseline_bpm(windows), 1) if enough else None,
+        accepted_windows=len(accepted),
+        track_bpm=_round(estimate.bpm, 1),
+        track_quality_db=_round(estimate.quality_db, 2),
+        track_min_quality_db=(
             _round(track_quality_gate_db(estimate.windows), 2) if estimate.quality_db is not None else None
         ),
-        "track_windows": estimate.windows,
-        "series": [
-            [_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f, _round(c, 3)]
+        track_windows=estimate.windows,
+        series=tuple(
+            PulsePoint(_round(w.t, 2), _round(w.bpm, 1), _round(w.quality_db, 2), w.reason, f, _round(c, 3))
             for w, f, c in zip(windows, flags, tracked.confidence, strict=True)
-        ],
-    }
-    return summary, windows
+        ),
+    )
+    return pulse, windows
 
 
-def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
+def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]:
     """Shares, dominant expression and confidence count readable samples only; a second whose nearest
     sample was unreadable is labelled UNREADABLE, with no confidence and no probabilities."""
     readable_probs = face.probs[face.readable]
@@ -157,41 +171,40 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[dict, list[list]]:
             continue
         readable = bool(np.isfinite(p).all())
         label = EMOTION_LABELS[int(p.argmax())] if readable else UNREADABLE
-        emotions.append([t, label, round(float(p.max()), 4) if readable else None])
+        emotions.append(EmotionSample(t, label, round(float(p.max()), 4) if readable else None))
         w = pulse_by_t.get(t)
         rows.append(
-            [
+            FaceRow(
                 t,
                 face.face_id,
                 label,
-                *(np.round(p, 4).tolist() if readable else [None] * len(EMOTION_LABELS)),
+                tuple(np.round(p, 4).tolist() if readable else [None] * len(EMOTION_LABELS)),
                 _round(w.bpm, 1) if w else None,
                 _round(w.quality_db, 2) if w else None,
-            ]
+            )
         )
-    summary = {
-        "face_id": face.face_id,
-        "box": np.round(np.median(face.boxes, axis=0), 1).tolist(),
-        "first_s": _round(face.frame_times[0], 2),
-        "last_s": _round(face.frame_times[-1], 2),
-        "visible_s": _round(len(face.frame_times) / face.fps, 2),
-        "dominant_emotion": EMOTION_LABELS[int(counts.argmax())] if len(labels) else None,
-        "emotion_share": {label: round(float(c), 4) for label, c in zip(EMOTION_LABELS, counts, strict=True)},
-        "unreadable_share": round(float(reasons[1:].sum()), 4),
-        "unreadable_reasons": {
+    summary = Face(
+        face_id=face.face_id,
+        box=tuple(np.round(np.median(face.boxes, axis=0), 1).tolist()),
+        first_s=_round(face.frame_times[0], 2),
+        last_s=_round(face.frame_times[-1], 2),
+        visible_s=_round(len(face.frame_times) / face.fps, 2),
+        dominant_emotion=EMOTION_LABELS[int(counts.argmax())] if len(labels) else None,
+        emotion_share={label: round(float(c), 4) for label, c in zip(EMOTION_LABELS, counts, strict=True)},
+        unreadable_share=round(float(reasons[1:].sum()), 4),
+        unreadable_reasons={
             reason: round(float(share), 4) for reason, share in zip(REASONS[1:], reasons[1:], strict=True)
         },
-        "confidence": {
-            name: _round(stat(conf)) if len(conf) else None
-            for name, stat in (("min", np.min), ("mean", np.mean), ("median", np.median))
-        },
-        "emotions": emotions,
-        "pulse": pulse,
-    }
+        confidence=Confidence(
+            *(_round(stat(conf)) if len(conf) else None for stat in (np.min, np.mean, np.median))
+        ),
+        emotions=tuple(emotions),
+        pulse=pulse,
+    )
     return summary, rows
 
 
-def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]:
+def _moments(per_second: list[SecondCounts], faces_per_second: np.ndarray) -> list[Moment]:
     """Peaks in the share of negative expressions and of surprise, at least 10 s apart, among the
     `faces_per_second` (t,) faces whose expression could be read."""
     if not per_second:
@@ -200,7 +213,7 @@ def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]
     total = np.maximum(faces_per_second, 1)
     kernel = np.ones(MOMENT_SMOOTHING_S) / MOMENT_SMOOTHING_S
     moments = []
-    for kind, labels in (("negative peak", NEGATIVE), ("surprise peak", ("surprise",))):
+    for kind, labels in ((MomentKind.NEGATIVE_PEAK, NEGATIVE), (MomentKind.SURPRISE_PEAK, ("surprise",))):
         share = counts[:, [EMOTION_LABELS.index(x) for x in labels]].sum(1) / total
         smooth = np.convolve(share, kernel, mode="same") if len(share) >= MOMENT_SMOOTHING_S else share
         peaks, _ = find_peaks(
@@ -209,15 +222,15 @@ def _moments(per_second: list[list], faces_per_second: np.ndarray) -> list[dict]
         for p in peaks - 1:
             if faces_per_second[p] > 0:
                 moments.append(
-                    {
-                        "t": float(per_second[p][0]),
-                        "kind": kind,
-                        "share": round(float(smooth[p]), 3),
-                        "faces": int(faces_per_second[p]),
-                    }
+                    Moment(
+                        t=float(per_second[p].t),
+                        kind=kind,
+                        share=round(float(smooth[p]), 3),
+                        faces=int(faces_per_second[p]),
+                    )
                 )
-    moments.sort(key=lambda m: -m["share"])
-    return sorted(moments[:MAX_MOMENTS], key=lambda m: m["t"])
+    moments.sort(key=lambda m: -m.share)
+    return sorted(moments[:MAX_MOMENTS], key=lambda m: m.t)
 
 
 def _shares(labels: list[str]) -> tuple[dict[str, float], float]:
@@ -228,11 +241,13 @@ def _shares(labels: list[str]) -> tuple[dict[str, float], float]:
     return share, round((len(labels) - len(readable)) / max(len(labels), 1), 4)
 
 
-def _audience(timeline: list[list]) -> dict:
+def audience_summary(timeline: Sequence[TimelineSecond]) -> Audience:
     """Per-second counts (the seven labels and UNREADABLE), per-minute and overall shares of readable
     face-time with the share not readable beside them, and notable moments among the readable faces."""
     per_second = [
-        [t, {label: sum(1 for _, e in entries if e == label) for label in (*EMOTION_LABELS, UNREADABLE)}]
+        SecondCounts(
+            t, {label: sum(1 for _, e in entries if e == label) for label in (*EMOTION_LABELS, UNREADABLE)}
+        )
         for t, entries in timeline
     ]
     readable_per_second = np.array([sum(1 for _, e in entries if e != UNREADABLE) for _, entries in timeline])
@@ -244,30 +259,39 @@ def _audience(timeline: list[list]) -> dict:
         entries = minutes[minute]
         share, unreadable = _shares([e for _, e in entries])
         per_minute.append(
-            {
-                "minute": minute,
-                "start_s": minute * 60,
-                "end_s": (minute + 1) * 60,
-                "faces": len({fid for fid, _ in entries}),
-                "share": share,
-                "unreadable_share": unreadable,
-            }
+            MinuteShare(
+                minute=minute,
+                start_s=minute * 60,
+                end_s=(minute + 1) * 60,
+                faces=len({fid for fid, _ in entries}),
+                share=share,
+                unreadable_share=unreadable,
+            )
         )
     overall, unreadable = _shares([e for _, entries in timeline for _, e in entries])
-    return {
-        "per_minute": per_minute,
-        "per_second": per_second,
-        "overall_share": overall,
-        "unreadable_share": unreadable,
-        "moments": _moments(per_second, readable_per_second),
-        "moment_rule": {
-            "negative": list(NEGATIVE),
-            "min_share": MOMENT_MIN_SHARE,
-            "smoothing_s": MOMENT_SMOOTHING_S,
-            "min_separation_s": MOMENT_MIN_SEPARATION_S,
-            "max_moments": MAX_MOMENTS,
-        },
-    }
+    return Audience(
+        per_minute=tuple(per_minute),
+        per_second=tuple(per_second),
+        overall_share=overall,
+        unreadable_share=unreadable,
+        moments=tuple(_moments(per_second, readable_per_second)),
+        moment_rule=MomentRule(
+            negative=NEGATIVE,
+            min_share=MOMENT_MIN_SHARE,
+            smoothing_s=MOMENT_SMOOTHING_S,
+            min_separation_s=MOMENT_MIN_SEPARATION_S,
+            max_moments=MAX_MOMENTS,
+        ),
+    )
+
+
+def timeline_of(faces: Sequence[Face], seconds: Sequence[int]) -> list[TimelineSecond]:
+    """Each second's visible faces with their expression, from the faces' per-second samples."""
+    by_second: dict[int, list[FaceLabel]] = defaultdict(list)
+    for face in faces:
+        for t, label, _ in face.emotions:
+            by_second[t].append(FaceLabel(face.face_id, label))
+    return [TimelineSecond(t, tuple(by_second.get(t, []))) for t in seconds]
 
 
 def build_summary(
@@ -276,23 +300,24 @@ def build_summary(
     records: list[TrackRecord],
     face_of: dict[int, int],
     *,
-    processing: dict,
-    models: dict,
+    processing: Processing,
+    models: Models,
     decoded_s: float | None = None,
-) -> dict:
-    """-> {"summary": summary.json, "timeline": timeline.json, "rows": faces.csv rows}.
+) -> AnalysisResult:
+    """Finished tracks -> the summary, the timeline and the faces.csv rows.
 
     `decoded_s`: seconds of video actually decoded. When decoding stopped early (`truncation_warning`), the
     summary covers that and says so in `video.warning`, instead of the duration the container declares."""
-    fps = processing["analysis_fps"]
-    warning = None if decoded_s is None else truncation_warning(info.duration_s, decoded_s, fps)
+    warning = (
+        None if decoded_s is None else truncation_warning(info.duration_s, decoded_s, processing.analysis_fps)
+    )
     if warning:
         info = replace(info, duration_s=decoded_s)
     grouped: dict[int, list[TrackRecord]] = defaultdict(list)
     for record in records:
         if record.track_id in face_of:
             grouped[face_of[record.track_id]].append(record)
-    faces = [_Face(fid, grouped[fid], fps) for fid in sorted(grouped)]
+    faces = [_Face(fid, grouped[fid], processing.analysis_fps) for fid in sorted(grouped)]
     seconds = list(range(int(np.floor(info.duration_s)) + 1))
     face_summaries, rows = [], []
     for face in faces:
@@ -300,27 +325,24 @@ def build_summary(
         summary, face_rows = _face_summary(face, visible)
         face_summaries.append(summary)
         rows.extend(face_rows)
-    by_second: dict[int, list] = defaultdict(list)
-    for face_summary in face_summaries:
-        for t, label, _ in face_summary["emotions"]:
-            by_second[t].append([face_summary["face_id"], label])
-    timeline = [[t, by_second.get(t, [])] for t in seconds]
-    rows.sort(key=lambda r: (r[0], r[1]))
-    summary = {
-        "video": {
-            "file": info.path.name,
-            "title": options.title,
-            "duration_s": round(info.duration_s, 3),
-            "fps": round(info.fps, 3),
-            "width": info.width,
-            "height": info.height,
-            "codec": info.codec,
-            "variable_frame_rate": info.variable_frame_rate,
-            "warning": warning,
-        },
-        "faces": face_summaries,
-        "audience": _audience(timeline),
-        "models": {**models, "readability": readability_rule()},
-        "processing": processing,
-    }
-    return {"summary": summary, "timeline": timeline, "rows": rows}
+    timeline = timeline_of(face_summaries, seconds)
+    rows.sort(key=lambda r: (r.t, r.face_id))
+    video = Video(
+        file=info.path.name,
+        title=options.title,
+        duration_s=round(info.duration_s, 3),
+        fps=round(info.fps, 3),
+        width=info.width,
+        height=info.height,
+        codec=info.codec,
+        variable_frame_rate=info.variable_frame_rate,
+        warning=warning,
+    )
+    summary = Summary(
+        video=video,
+        faces=tuple(face_summaries),
+        audience=audience_summary(timeline),
+        models=models,
+        processing=processing,
+    )
+    return AnalysisResult(summary=summary, timeline=tuple(timeline), rows=tuple(rows))

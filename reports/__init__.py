@@ -1,7 +1,7 @@
 """Engagement reports: self-contained HTML and PDF from the pipeline's `summary.json` and `timeline.json`.
 
 `render_html` gives the document, `html_to_pdf` prints it; `reports.charts` holds the individual SVG
-charts. `classpulse.outputs.write_outputs` writes them beside the JSON and CSV exports.
+charts. `reports.outputs` analyses a recording and writes them beside the JSON and CSV exports.
 """
 
 from .render import html_to_pdf, render_html

@@ -1,6 +1,6 @@
 """Hand-written SVG charts for the engagement report.
 
-Every public function is pure: plain data from `summary.json` in, one `<svg>` string out. The root element
+Every public function is pure: records of `classpulse.results` in, one `<svg>` string out. The root element
 carries `data-chart="<kind>"` (and a matching class) so tests and CSS can find each chart. All charts use a
 `viewBox` in CSS pixels and are scaled to the column width by the stylesheet; the time axis of the
 full-width charts shares one left and right margin, so charts stacked on a page line up in time.
@@ -21,6 +21,7 @@ from html import escape
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
+from classpulse.results import EmotionSample, Moment, PulsePoint, SecondCounts
 
 from .formatting import clock
 
@@ -90,17 +91,29 @@ def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]
     )
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", size: float | None = None,
-          fill: str = INK, weight: str | None = None) -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "start",
+    size: float | None = None,
+    fill: str = INK,
+    weight: str | None = None,
+) -> str:
     extra = f' font-size="{_f(size)}"' if size else ""
     extra += f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
-            f"{escape(str(text))}</text>")
+    return (
+        f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+        f"{escape(str(text))}</text>"
+    )
 
 
 def _rect(x: float, y: float, w: float, h: float, fill: str, extra: str = "") -> str:
-    return (f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max(w, 0.0))}" height="{_f(max(h, 0.0))}" '
-            f'fill="{fill}"{extra}/>')
+    return (
+        f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(max(w, 0.0))}" height="{_f(max(h, 0.0))}" '
+        f'fill="{fill}"{extra}/>'
+    )
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = "") -> str:
@@ -154,10 +167,9 @@ class _TimeFrame:
         return self.left + min(max(t, 0.0), self.duration) / self.duration * self.plot_w
 
 
-def _duration(duration_s: float | None, *ends: float) -> float:
+def _duration(duration_s: float, *ends: float) -> float:
     """A positive chart duration: the recording's, stretched to cover any data drawn past it."""
-    values = [v for v in (duration_s, *ends) if v is not None and math.isfinite(v)]
-    return max([1.0, *values])
+    return max(1.0, duration_s, *ends)
 
 
 def _time_step(duration: float, max_ticks: int = 9) -> int:
@@ -179,8 +191,16 @@ def _time_axis(frame: _TimeFrame, y: float, *, title: bool = True) -> str:
         label = clock(t, hours=True)[:-3] if hours else clock(t)  # ticks are whole minutes past an hour
         out.append(_text(x, y + 15, label, anchor=anchor, fill=MUTED, size=10))
     if title:
-        out.append(_text(frame.width - frame.right, y + 29,
-                         "time (h:mm)" if hours else "time (m:ss)", anchor="end", fill=MUTED, size=10))
+        out.append(
+            _text(
+                frame.width - frame.right,
+                y + 29,
+                "time (h:mm)" if hours else "time (m:ss)",
+                anchor="end",
+                fill=MUTED,
+                size=10,
+            )
+        )
     return "".join(out)
 
 
@@ -206,41 +226,21 @@ def _message(frame: _TimeFrame, top: float, height: float, text: str) -> str:
 class _Bin:
     start: float
     end: float
-    faces: float  # faces in view: mean per second for per-second data, as reported for per-minute data
-    counts: dict[str, float]  # face-seconds (or weights) per emotion label and UNREADABLE
+    faces: float  # faces in view (mean per second once rebinned)
+    counts: dict[str, float]  # face-seconds per emotion label and UNREADABLE
 
     @property
     def total(self) -> float:
         return sum(self.counts.values())
 
 
-def _audience_bins(data: Sequence) -> tuple[list[_Bin], float]:
-    """per_second `[[t, {label: count}], ...]` or per_minute `[{start_s, end_s, faces, share}, ...]`.
-
-    Returns bins sorted by time and the sample step in seconds.
-    """
-    if not data:
-        return [], 1.0
-    if isinstance(data[0], Mapping):  # per_minute
-        bins = []
-        for row in data:
-            start = float(row.get("start_s", 60.0 * row.get("minute", 0)))
-            end = float(row.get("end_s", start + 60.0))
-            faces = float(row.get("faces") or 0)
-            share = row.get("share") or {}
-            weight = faces if faces > 0 else 1.0
-            unreadable = float(row.get("unreadable_share") or 0)  # `share` is of the readable rest
-            counts = {k: float(share.get(k) or 0) * (1 - unreadable) * weight for k in EMOTION_LABELS}
-            counts[UNREADABLE] = unreadable * weight
-            bins.append(_Bin(start, end, faces, counts))
-        bins.sort(key=lambda b: b.start)
-        return bins, sample_step([b.start for b in bins], 60.0)
-    rows = sorted(((float(t), counts or {}) for t, counts in data), key=lambda r: r[0])
-    step = sample_step([t for t, _ in rows])
+def _audience_bins(per_second: Sequence[SecondCounts]) -> tuple[list[_Bin], float]:
+    """`audience.per_second` -> one bin per second, and the sample step in seconds."""
+    step = sample_step([second.t for second in per_second])
     bins = []
-    for t, counts in rows:
-        c = {k: float(counts.get(k) or 0) for k in MIX_FILLS}
-        bins.append(_Bin(t, t + step, sum(c.values()), c))
+    for t, counts in per_second:
+        c = {k: float(counts[k]) for k in MIX_FILLS}
+        bins.append(_Bin(float(t), t + step, sum(c.values()), c))
     return bins, step
 
 
@@ -259,41 +259,23 @@ def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
     return merged
 
 
-def sorted_moments(moments: Iterable[Mapping] | None) -> list[Mapping]:
-    """Notable moments in time order; the report numbers them 1, 2, … in this order."""
-    return sorted((m for m in moments or () if m.get("t") is not None), key=lambda m: float(m["t"]))
+@dataclass(frozen=True)
+class _Scale:
+    """Maps values in [lo, hi] to y in a plot of `height` starting at `top` (hi at the top, clamped)."""
+
+    top: float
+    height: float
+    lo: float = 0.0
+    hi: float = 1.0
+
+    def y(self, value: float) -> float:
+        return self.top + self.height * (
+            1.0 - (min(max(value, self.lo), self.hi) - self.lo) / (self.hi - self.lo)
+        )
 
 
-def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterable[Mapping] | None = None,
-                       ) -> str:
-    """Stacked emotion mix of all faces in view over time, with numbered notable moments.
-
-    `data` is `audience.per_second` (`[[t, {label: count}], ...]`, t in seconds; the label "unreadable"
-    counts faces whose expression could not be read) or `audience.per_minute` (`[{"start_s", "end_s",
-    "faces", "share": {label: fraction}, "unreadable_share"}, ...]`). Unreadable face-time is stacked on
-    top, hatched. Seconds with no face are left blank. Below the mix a thin band shows how many faces were
-    in view. `moments` are `audience.moments` (`{"t", "kind", "share", "faces"}`), marked by number in
-    time order.
-    """
-    bins, step = _audience_bins(data)
-    frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
-    bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
-
-    legend, legend_y = _legend(mix_legend_items(), LEFT, 12, WIDE - RIGHT)
-    top, plot_h = legend_y + 12, 150.0
-    faces_top, faces_h = top + plot_h + 8, 18.0
-    axis_y = faces_top + faces_h + 4
-    out = [legend]
-
-    def y_of(fraction: float) -> float:
-        return top + plot_h * (1.0 - fraction)
-
-    for pct in (0, 25, 50, 75, 100):
-        y = y_of(pct / 100)
-        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
-        out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
-
-    # One step-shaped polygon per label per contiguous run of bins that contain faces.
+def _mix_polygons(bins: Sequence[_Bin], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """One step-shaped polygon per label per contiguous run of bins that contain faces; none without faces."""
     runs: list[list[_Bin]] = []
     for b in bins:
         if b.total <= 0:
@@ -302,6 +284,7 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
             runs[-1].append(b)
         else:
             runs.append([b])
+    out = []
     for run in runs:
         lower = [0.0] * len(run)
         for label, fill in MIX_FILLS.items():
@@ -309,47 +292,90 @@ def audience_mix_chart(data: Sequence, duration_s: float | None, moments: Iterab
             if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
                 pts = []
                 for b, u in zip(run, upper, strict=True):
-                    pts += [(frame.x(b.start), y_of(u)), (frame.x(b.end), y_of(u))]
+                    pts += [(frame.x(b.start), scale.y(u)), (frame.x(b.end), scale.y(u))]
                 for b, lo in zip(reversed(run), reversed(lower), strict=True):
-                    pts += [(frame.x(b.end), y_of(lo)), (frame.x(b.start), y_of(lo))]
-                out.append(f'<polygon fill="{fill}" points="'
-                           + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>')
+                    pts += [(frame.x(b.end), scale.y(lo)), (frame.x(b.start), scale.y(lo))]
+                out.append(
+                    f'<polygon fill="{fill}" points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>'
+                )
             lower = upper
-    if not runs:
-        out.append(_message(frame, top, plot_h, "No faces were detected in this recording."))
+    return out
 
-    # Faces-in-view band.
+
+def _faces_band(bins: Sequence[_Bin], frame: _TimeFrame, top: float, height: float) -> list[str]:
+    """The thin band under the mix: how many faces were in view, scaled to the most at once."""
     max_faces = max((b.faces for b in bins), default=0.0)
     frame_style = f' stroke="{GRID}" stroke-width="0.8"'
-    out.append(_rect(LEFT, faces_top, frame.plot_w, faces_h, "#FAFAFA", frame_style))
-    out.append(_text(LEFT - 5, faces_top + 8, "faces", anchor="end", fill=MUTED, size=9))
-    out.append(_text(LEFT - 5, faces_top + 17, f"max {max_faces:.0f}", anchor="end", fill=MUTED, size=8))
+    out = [
+        _rect(LEFT, top, frame.plot_w, height, "#FAFAFA", frame_style),
+        _text(LEFT - 5, top + 8, "faces", anchor="end", fill=MUTED, size=9),
+        _text(LEFT - 5, top + 17, f"max {max_faces:.0f}", anchor="end", fill=MUTED, size=8),
+    ]
     if max_faces > 0:
         for b in bins:
             if b.faces > 0:
-                h = faces_h * b.faces / max_faces
-                out.append(_rect(frame.x(b.start), faces_top + faces_h - h, frame.x(b.end) - frame.x(b.start),
-                                 h, "#8C8C8C"))
-    out.append(_time_axis(frame, axis_y))
+                h = height * b.faces / max_faces
+                out.append(
+                    _rect(frame.x(b.start), top + height - h, frame.x(b.end) - frame.x(b.start), h, "#8C8C8C")
+                )
+    return out
 
-    # Numbered moment markers; numbers that would collide with the previous one are left out.
+
+def _moment_markers(moments: Sequence[Moment], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """A dashed line per moment, numbered in order; numbers that would collide with the previous one are
+    left out."""
+    out = []
     last_label_x = -math.inf
-    for number, moment in enumerate(sorted_moments(moments), start=1):
-        x = frame.x(float(moment["t"]))
-        out.append(_line(x, top, x, top + plot_h, INK, ' stroke-width="1" stroke-dasharray="3 2"'))
+    for number, moment in enumerate(moments, start=1):
+        x = frame.x(moment.t)
+        out.append(
+            _line(x, scale.top, x, scale.top + scale.height, INK, ' stroke-width="1" stroke-dasharray="3 2"')
+        )
         if x - last_label_x >= 16:
-            out.append(f'<circle cx="{_f(x)}" cy="{_f(top + 9)}" r="7" fill="white" stroke="{INK}" '
-                       f'stroke-width="1"/>')
-            out.append(_text(x, top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
+            out.append(
+                f'<circle cx="{_f(x)}" cy="{_f(scale.top + 9)}" r="7" fill="white" stroke="{INK}" '
+                f'stroke-width="1"/>'
+            )
+            out.append(_text(x, scale.top + 12.5, str(number), anchor="middle", size=9, weight="bold"))
             last_label_x = x
-    height = axis_y + 34
-    return _svg("audience-mix", WIDE, height, "Audience expression mix over time", out)
+    return out
+
+
+def audience_mix_chart(
+    per_second: Sequence[SecondCounts], duration_s: float, moments: Sequence[Moment] = ()
+) -> str:
+    """Stacked emotion mix of all faces in view over time, with numbered notable moments.
+
+    `per_second` is `audience.per_second` (the label "unreadable" counts faces whose expression could not
+    be read). Unreadable face-time is stacked on top, hatched. Seconds with no face are left blank. Below
+    the mix a thin band shows how many faces were in view. `moments` are `audience.moments`, in time
+    order, marked by number.
+    """
+    bins, step = _audience_bins(per_second)
+    frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
+    bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
+
+    legend, legend_y = _legend(mix_legend_items(), LEFT, 12, WIDE - RIGHT)
+    scale = _Scale(top=legend_y + 12, height=150.0)
+    faces_top, faces_h = scale.top + scale.height + 8, 18.0
+    axis_y = faces_top + faces_h + 4
+    out = [legend]
+    for pct in (0, 25, 50, 75, 100):
+        y = scale.y(pct / 100)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
+    polygons = _mix_polygons(bins, frame, scale)
+    out += polygons or [_message(frame, scale.top, scale.height, "No faces were detected in this recording.")]
+    out += _faces_band(bins, frame, faces_top, faces_h)
+    out.append(_time_axis(frame, axis_y))
+    out += _moment_markers(moments, frame, scale)
+    return _svg("audience-mix", WIDE, axis_y + 34, "Audience expression mix over time", out)
 
 
 # ---------------------------------------------------------------------------------------- emotion strip
-def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple[float, float, str]]:
-    """Per-second `[t, label, confidence]` samples -> `(start, end, label)` runs; gaps stay gaps."""
-    samples = sorted((float(e[0]), str(e[1])) for e in emotions if e and e[1] in MIX_FILLS)
+def _strip_segments(emotions: Sequence[EmotionSample], duration: float) -> list[tuple[float, float, str]]:
+    """Per-second samples -> `(start, end, label)` runs; gaps stay gaps."""
+    samples = [(float(e.t), e.label) for e in emotions]
     if not samples:
         return []
     step = sample_step([t for t, _ in samples])
@@ -362,8 +388,11 @@ def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple
         for t, label in samples:
             groups.setdefault(int(t // width), Counter())[label] += 1
         need = 0.5 * width / step
-        cells = [(k * width, (k + 1) * width, c.most_common(1)[0][0])
-                 for k, c in sorted(groups.items()) if c.total() >= need]
+        cells = [
+            (k * width, (k + 1) * width, c.most_common(1)[0][0])
+            for k, c in sorted(groups.items())
+            if c.total() >= need
+        ]
     segments: list[tuple[float, float, str]] = []
     for start, end, label in cells:
         if segments and segments[-1][2] == label and start - segments[-1][1] < 0.5 * step:
@@ -373,15 +402,15 @@ def _strip_segments(emotions: Sequence[Sequence], duration: float) -> list[tuple
     return segments
 
 
-def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, legend: bool = True) -> str:
+def emotion_strip(emotions: Sequence[EmotionSample], duration_s: float, *, legend: bool = True) -> str:
     """One face's expression over time: coloured segments, hatched where it could not be read, blank
     where the face was not visible.
 
-    `emotions` is a face's `[[t, label, confidence], ...]` (t in seconds, one sample per second while
-    visible); `duration_s` is the recording's length in seconds. Without `legend` the strip is 40 units
-    shorter, for pages that already show the colour key next to it.
+    `emotions` is a face's `emotions` (one sample per second while visible); `duration_s` is the
+    recording's length in seconds. Without `legend` the strip is 40 units shorter, for pages that already
+    show the colour key next to it.
     """
-    frame = _TimeFrame(_duration(duration_s, max((float(e[0]) + 1 for e in emotions if e), default=0.0)))
+    frame = _TimeFrame(_duration(duration_s, max((float(e.t) + 1 for e in emotions), default=0.0)))
     items = [*mix_legend_items(), ("not visible", "box", NOT_VISIBLE)]
     key, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT) if legend else ("", 0.0)
     top, bar_h = legend_y + 8, 22.0
@@ -395,9 +424,8 @@ def emotion_strip(emotions: Sequence[Sequence], duration_s: float | None, *, leg
 
 
 # ------------------------------------------------------------------------------------------ share bars
-def emotion_share_bars(share: Mapping[str, float] | None) -> str:
+def emotion_share_bars(share: Mapping[str, float]) -> str:
     """Horizontal bars: the fraction of time (0 to 1) in each of the seven expressions, on a 0-100% scale."""
-    share = share or {}
     width, label_w, bar_x, bar_w = 300.0, 60.0, 66.0, 196.0
     row_h, top = 16.0, 4.0
     out = []
@@ -407,14 +435,20 @@ def emotion_share_bars(share: Mapping[str, float] | None) -> str:
         out.append(_line(x, top, x, bottom, GRID, ' stroke-width="0.8"'))
         out.append(_text(x, bottom + 13, f"{pct}%", anchor="middle", fill=MUTED, size=9))
     for i, label in enumerate(EMOTION_LABELS):
-        value = share.get(label)
-        fraction = min(max(float(value), 0.0), 1.0) if value is not None else 0.0
+        fraction = min(max(float(share[label]), 0.0), 1.0)
         y = top + i * row_h
         out.append(_text(label_w, y + 12, label, anchor="end"))
-        out.append(_rect(bar_x, y + 3, bar_w * fraction, row_h - 5, EMOTION_COLOURS[label],
-                         f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else ""))
-        text = "—" if value is None else f"{100 * fraction:.0f}%"
-        out.append(_text(bar_x + bar_w * fraction + 4, y + 12, text, fill=MUTED, size=10))
+        out.append(
+            _rect(
+                bar_x,
+                y + 3,
+                bar_w * fraction,
+                row_h - 5,
+                EMOTION_COLOURS[label],
+                f' stroke="{MUTED}" stroke-width="0.4"' if fraction > 0 else "",
+            )
+        )
+        out.append(_text(bar_x + bar_w * fraction + 4, y + 12, f"{100 * fraction:.0f}%", fill=MUTED, size=10))
     return _svg("emotion-share", width, bottom + 18, "Share of time in each expression", out)
 
 
@@ -427,13 +461,13 @@ class _PulseCell:
     stress: bool
 
 
-def _pulse_cells(series: Sequence[Sequence], duration: float) -> list[_PulseCell]:
-    """`[t, bpm|None, quality_db|None, reason|None, stress|None]` rows -> time cells, binned if long.
+def _pulse_cells(series: Sequence[PulsePoint], duration: float) -> list[_PulseCell]:
+    """A face's pulse windows -> time cells, binned if long.
 
     A binned cell is reliable when at least half its samples have a bpm (their mean is drawn) and is
     flagged for stress when any of its samples is.
     """
-    rows = sorted((float(r[0]), r[1], bool(r[4]) if len(r) > 4 else False) for r in series if r)
+    rows = [(point.t, point.bpm, bool(point.stress)) for point in series]
     if not rows:
         return []
     step = sample_step([t for t, _, _ in rows])
@@ -475,55 +509,33 @@ def _bpm_ticks(values: Sequence[float]) -> list[int]:
     return list(range(int(lo), int(hi) + 1, step))
 
 
-def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
-                     baseline_bpm: float | None = None) -> str:
-    """Estimated heart rate (bpm) over time for one face.
-
-    `series` is `pulse.series`: `[[t, bpm|None, quality_db|None, reason|None, stress|None], ...]` with t in
-    seconds. Stretches without a reliable estimate (bpm None) are shaded grey, stress-flagged stretches
-    get a vermillion band along the top, and the person's own baseline is a dashed line.
-    """
-    frame = _TimeFrame(_duration(duration_s, max((float(r[0]) + 1 for r in series if r), default=0.0)))
-    cells = _pulse_cells(series, frame.duration)
-    valid = [c.bpm for c in cells if c.bpm is not None]
-    ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
-    lo, hi = ticks[0], ticks[-1]
-
-    items = [("heart rate (bpm)", "line", INK), ("own baseline", "dash", MUTED),
-             ("no reliable estimate", "box", UNRELIABLE), ("stress flag (above own baseline)", "box", STRESS)]
-    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
-    top, plot_h = legend_y + 12, 76.0
-
-    def y_of(bpm: float) -> float:
-        return top + plot_h * (1.0 - (min(max(bpm, lo), hi) - lo) / (hi - lo))
-
-    out = [legend]
-    for tick in ticks if valid else ():  # no scale without a single estimate
-        y = y_of(tick)
-        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
-        out.append(_text(LEFT - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
-    if valid:
-        out.append(_text(12, top + plot_h / 2, "bpm", anchor="middle", fill=MUTED, size=10))
+def _pulse_shading(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """Grey where there is no reliable estimate; a light vermillion band with a strip along the top where the
+    stress flag is raised."""
+    out = []
     for start, end in _runs(cells, lambda c: c.bpm is None):
-        out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), plot_h, UNRELIABLE,
-                         ' fill-opacity="0.7"'))
+        x0, x1 = frame.x(start), frame.x(end)
+        out.append(_rect(x0, scale.top, x1 - x0, scale.height, UNRELIABLE, ' fill-opacity="0.7"'))
     for start, end in _runs(cells, lambda c: c.stress):
         x0, x1 = frame.x(start), frame.x(end)
-        out.append(_rect(x0, top, x1 - x0, plot_h, STRESS, ' fill-opacity="0.12"'))
-        out.append(_rect(x0, top, x1 - x0, 6, STRESS))
-    if baseline_bpm is not None and valid:
-        y = y_of(float(baseline_bpm))
-        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
+        out.append(_rect(x0, scale.top, x1 - x0, scale.height, STRESS, ' fill-opacity="0.12"'))
+        out.append(_rect(x0, scale.top, x1 - x0, 6, STRESS))
+    return out
 
-    # The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot.
+
+def _bpm_line(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot."""
+    out: list[str] = []
     path: list[tuple[float, float]] = []
 
     def flush() -> None:
         if len(path) == 1:
             out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{INK}"/>')
         elif path:
-            out.append(f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
-                       'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>')
+            out.append(
+                f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
+                'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>'
+            )
         path.clear()
 
     previous_end = None
@@ -531,16 +543,63 @@ def heart_rate_chart(series: Sequence[Sequence], duration_s: float | None,
         if c.bpm is None or (previous_end is not None and c.start - previous_end > 1e-6):
             flush()
         if c.bpm is not None:
-            path.append((frame.x((c.start + c.end) / 2), y_of(c.bpm)))
+            path.append((frame.x((c.start + c.end) / 2), scale.y(c.bpm)))
         previous_end = c.end
     flush()
+    return out
 
+
+def _no_estimate(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """The message across a heart-rate chart without a single estimate."""
+    message = (
+        "No heart-rate data for this face." if not cells else "No reliable heart-rate estimate for this face."
+    )
+    backdrop = ' fill-opacity="0.85"'
+    middle = scale.top + scale.height / 2
+    return [
+        _rect(frame.x(0) + frame.plot_w / 2 - 150, middle - 11, 300, 20, "white", backdrop),
+        _message(frame, scale.top, scale.height, message),
+    ]
+
+
+def heart_rate_chart(
+    series: Sequence[PulsePoint], duration_s: float, baseline_bpm: float | None = None
+) -> str:
+    """Estimated heart rate (bpm) over time for one face.
+
+    `series` is `pulse.series`, t in seconds. Stretches without a reliable estimate (bpm None) are shaded
+    grey, stress-flagged stretches get a vermillion band along the top, and the person's own baseline is
+    a dashed line.
+    """
+    frame = _TimeFrame(_duration(duration_s, max((point.t + 1 for point in series), default=0.0)))
+    cells = _pulse_cells(series, frame.duration)
+    valid = [c.bpm for c in cells if c.bpm is not None]
+    ticks = _bpm_ticks([*valid, *([baseline_bpm] if baseline_bpm is not None and valid else [])])
+
+    items = [
+        ("heart rate (bpm)", "line", INK),
+        ("own baseline", "dash", MUTED),
+        ("no reliable estimate", "box", UNRELIABLE),
+        ("stress flag (above own baseline)", "box", STRESS),
+    ]
+    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
+    scale = _Scale(top=legend_y + 12, height=76.0, lo=ticks[0], hi=ticks[-1])
+    out = [legend]
+    for tick in ticks if valid else ():  # no scale without a single estimate
+        y = scale.y(tick)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
+    if valid:
+        out.append(_text(12, scale.top + scale.height / 2, "bpm", anchor="middle", fill=MUTED, size=10))
+    out += _pulse_shading(cells, frame, scale)
+    if baseline_bpm is not None and valid:
+        y = scale.y(float(baseline_bpm))
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
+    out += _bpm_line(cells, frame, scale)
     if not valid:
-        message = ("No heart-rate data for this face." if not cells
-                   else "No reliable heart-rate estimate for this face.")
-        out.append(_rect(frame.x(0) + frame.plot_w / 2 - 150, top + plot_h / 2 - 11, 300, 20, "white",
-                         ' fill-opacity="0.85"'))
-        out.append(_message(frame, top, plot_h, message))
-    out.append(_rect(LEFT, top, frame.plot_w, plot_h, "none", f' stroke="{GRID}" stroke-width="0.8"'))
-    out.append(_time_axis(frame, top + plot_h))
-    return _svg("heart-rate", WIDE, top + plot_h + 34, "Estimated heart rate over time", out)
+        out += _no_estimate(cells, frame, scale)
+    out.append(
+        _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
+    )
+    out.append(_time_axis(frame, scale.top + scale.height))
+    return _svg("heart-rate", WIDE, scale.top + scale.height + 34, "Estimated heart rate over time", out)

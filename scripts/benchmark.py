@@ -66,7 +66,7 @@ LECTURES = {
 def decode_only_s(video: Path) -> float:
     """Wall seconds for ffmpeg to decode `video` to raw RGB at the analysis rate and size (as
     `classpulse.video.decode` asks for them), discarded."""
-    from classpulse.pipeline import AnalysisOptions
+    from classpulse.options import AnalysisOptions
     from classpulse.video.decode import analysis_rate, analysis_size
     from classpulse.video.probe import probe
 
@@ -84,24 +84,25 @@ def decode_only_s(video: Path) -> float:
 
 def run_one(video: Path, truth: Path | None) -> dict:
     """Analyse `video` in this process (report included) and return the measurements."""
-    from classpulse.pipeline import AnalysisOptions, analyze_to_dir
+    from classpulse.options import AnalysisOptions
+    from reports.outputs import analyze_to_dir
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         summary = analyze_to_dir(video, Path(tmp), AnalysisOptions())
         timeline = json.loads((Path(tmp) / "timeline.json").read_text())
     total = time.perf_counter() - start
-    p = summary["processing"]
+    p = summary.processing
     row = {
         "video": video.name,
-        "duration_s": summary["video"]["duration_s"],
-        "resolution": f"{summary['video']['width']}x{summary['video']['height']}",
-        "faces": len(summary["faces"]),
-        "precision": summary["models"]["emotion"]["precision"],
-        "pipeline_s": p["wall_s"],
+        "duration_s": summary.video.duration_s,
+        "resolution": f"{summary.video.width}x{summary.video.height}",
+        "faces": len(summary.faces),
+        "precision": summary.models.emotion.precision,
+        "pipeline_s": p.wall_s,
         "with_report_s": round(total, 2),
-        "stage_s": {**p["stage_s"], "report": round(total - p["wall_s"], 3)},
-        "peak_rss_mb": p["peak_rss_mb"],
+        "stage_s": {**p.stage_s, "report": round(total - p.wall_s, 3)},
+        "peak_rss_mb": p.peak_rss_mb,
     }
     if truth:
         from tests.synthetic_video import FaceTruth, GroundTruth, score_analysis

@@ -26,8 +26,13 @@ def _fmt(x: float | None, spec: str = ".1f") -> str:
     return "—" if x is None else format(x, spec)
 
 
-SYNTHETIC = {"duration_s": 60.0, "absent_s": (20.0, 30.0), "pulse_amplitude": 0.01, "size": (960, 540),
-             "face_px": 180}
+SYNTHETIC = {
+    "duration_s": 60.0,
+    "absent_s": (20.0, 30.0),
+    "pulse_amplitude": 0.01,
+    "size": (960, 540),
+    "face_px": 180,
+}
 SYNTHETIC_CRF = 23
 
 
@@ -40,11 +45,13 @@ def synthetic(folder: Path, faces: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     truth = build_synthetic_lecture(folder / "lecture.mp4", faces, crf=SYNTHETIC_CRF, **SYNTHETIC)
     analyze = ["analyze", str(folder / "lecture.mp4"), "--out", str(folder / "report"), "--quiet"]
-    subprocess.run([sys.executable, "-m", "classpulse.cli", *analyze], check=True)
+    subprocess.run([sys.executable, "-m", "cli", *analyze], check=True)
     summary = json.loads((folder / "report" / "summary.json").read_text())
     tiles = np.array([f.tile_box for f in truth.faces], dtype=float)
-    print("| face | truth | track estimate (quality / gate dB) | visible s | reported s | share | MAE | "
-          "max error |")
+    print(
+        "| face | truth | track estimate (quality / gate dB) | visible s | reported s | share | MAE | "
+        "max error |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     total_visible = total_reported = 0.0
     for face in summary["faces"]:
@@ -54,12 +61,16 @@ def synthetic(folder: Path, faces: Path) -> None:
         total_visible += face["visible_s"]
         total_reported += len(errors)
         quality = f"{_fmt(pulse['track_quality_db'])} / {_fmt(pulse['track_min_quality_db'])}"
-        print(f"| {face['face_id']} | {bpm:.0f} | {_fmt(pulse['track_bpm'])} ({quality}) | "
-              f"{face['visible_s']:.0f} | {len(errors)} | {len(errors) / face['visible_s']:.0%} | "
-              f"{_fmt(errors.mean() if len(errors) else None, '.2f')} | "
-              f"{_fmt(errors.max() if len(errors) else None)} |")
-    print(f"\nreported {total_reported:.0f} of {total_visible:.0f} visible face-seconds "
-          f"({total_reported / total_visible:.0%})")
+        print(
+            f"| {face['face_id']} | {bpm:.0f} | {_fmt(pulse['track_bpm'])} ({quality}) | "
+            f"{face['visible_s']:.0f} | {len(errors)} | {len(errors) / face['visible_s']:.0%} | "
+            f"{_fmt(errors.mean() if len(errors) else None, '.2f')} | "
+            f"{_fmt(errors.max() if len(errors) else None)} |"
+        )
+    print(
+        f"\nreported {total_reported:.0f} of {total_visible:.0f} visible face-seconds "
+        f"({total_reported / total_visible:.0%})"
+    )
 
 
 def main() -> int:
@@ -77,21 +88,33 @@ def main() -> int:
         with truth.open(newline="") as fh:
             files = [row["file"] for row in csv.DictReader(fh)]
         for name in files:
-            command = [sys.executable, "-m", "classpulse.cli", "evaluate", "pulse", str(args.videos / name),
-                       "--truth", str(truth)]
+            command = [
+                sys.executable,
+                "-m",
+                "cli",
+                "evaluate",
+                "pulse",
+                str(args.videos / name),
+                "--truth",
+                str(truth),
+            ]
             done = subprocess.run(command + ["--whole-frame"] * whole_frame, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{name}: {done.stderr.strip()}", file=sys.stderr)
                 continue
             rows.append(json.loads(done.stdout))
-    print("| clip | reference | track estimate (quality / gate dB) | error | windows reported | "
-          "window MAE | face mean | own-SNR gate passed |")
+    print(
+        "| clip | reference | track estimate (quality / gate dB) | error | windows reported | "
+        "window MAE | face mean | own-SNR gate passed |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         quality = f"{_fmt(r['track_quality_db'])} / {_fmt(r['track_min_quality_db'])}"
-        print(f"| {r['video']} | {r['truth_bpm']:.1f} | {_fmt(r['track_bpm'])} ({quality}) | "
-              f"{_fmt(r['track_error_bpm'], '+.1f')} | {r['accepted_windows']} of {r['windows']} | "
-              f"{_fmt(r['window_mae_bpm'])} | {_fmt(r['mean_bpm'])} | {r['window_gate_passed']} |")
+        print(
+            f"| {r['video']} | {r['truth_bpm']:.1f} | {_fmt(r['track_bpm'])} ({quality}) | "
+            f"{_fmt(r['track_error_bpm'], '+.1f')} | {r['accepted_windows']} of {r['windows']} | "
+            f"{_fmt(r['window_mae_bpm'])} | {_fmt(r['mean_bpm'])} | {r['window_gate_passed']} |"
+        )
     return 0
 
 

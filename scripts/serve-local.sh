@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-.venv/bin/python}
 [[ -x $PY ]] || PY=$(command -v python3)
-CP=("$PY" -m classpulse.cli)
+CP=("$PY" -m cli)
 
 export CLASSPULSE_BROKER_URL=${CLASSPULSE_BROKER_URL:-redis://127.0.0.1:6379/0}
 export CLASSPULSE_DATA_DIR=${CLASSPULSE_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/classpulse}

@@ -11,6 +11,7 @@ import enum
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -381,10 +382,18 @@ def expired_jobs(session: Session, *, created_before: dt.datetime) -> list[Job]:
     )
 
 
-def existing_job_ids(session: Session, *, job_ids: list[str]) -> set[str]:
-    if not job_ids:
-        return set()
-    return set(session.scalars(select(Job.id).where(Job.id.in_(job_ids))).all())
+#: Ids per `IN (...)` query: well under every database's limit on bound parameters.
+IDS_PER_QUERY = 500
+
+
+def get_jobs(session: Session, *, job_ids: Collection[str]) -> dict[str, Job]:
+    """The jobs among `job_ids` that exist, by id: one query per IDS_PER_QUERY ids, not one per job."""
+    ids = list(job_ids)
+    jobs: dict[str, Job] = {}
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        jobs.update((job.id, job) for job in session.scalars(select(Job).where(Job.id.in_(chunk))))
+    return jobs
 
 
 # --- archive runs -----------------------------------------------------------------------------------------

@@ -18,16 +18,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from classpulse.results import OUTPUT_FILES
+
 log = logging.getLogger(__name__)
 
-#: The outputs a succeeded job serves, with their media types.
-OUTPUT_MEDIA_TYPES: dict[str, str] = {
-    "report.pdf": "application/pdf",
-    "report.html": "text/html; charset=utf-8",
-    "timeline.json": "application/json",
-    "summary.json": "application/json",
-    "faces.csv": "text/csv; charset=utf-8",
-}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -96,8 +90,8 @@ class Layout:
         return sorted(self.outputs.glob(f".staging-{job_id}-*"))
 
     def output_file(self, job_id: str, name: str) -> Path:
-        if name not in OUTPUT_MEDIA_TYPES:
-            raise ValueError(f"unknown output {name!r}; valid: {', '.join(OUTPUT_MEDIA_TYPES)}")
+        if name not in OUTPUT_FILES:
+            raise ValueError(f"unknown output {name!r}; valid: {', '.join(OUTPUT_FILES)}")
         return self.output_dir(job_id) / name
 
     def owns(self, path: Path) -> bool:

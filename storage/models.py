@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
@@ -11,18 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.db import Base, UTCDateTime, utcnow
 
 
-class JobStatus:
+class JobStatus(enum.StrEnum):
     """Job states: queued -> running -> succeeded | failed; running -> queued when re-queued or retried."""
 
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    FINISHED = (SUCCEEDED, FAILED)
-    ALL = (QUEUED, RUNNING, SUCCEEDED, FAILED)
+    #: The end states (plain strings, not a member: the status column holds strings).
+    FINISHED = enum.nonmember((SUCCEEDED, FAILED))
 
 
-class JobSource:
+class JobSource(enum.StrEnum):
+    """Where a job's recording comes from: an API upload, or a file found by an archive scan."""
+
     UPLOAD = "upload"
     ARCHIVE = "archive"
 

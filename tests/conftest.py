@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,14 +36,6 @@ def faces_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def fer_npz(shared_data: Path) -> Path:
     return _require(shared_data / "fer2013" / "fer2013_train_publictest.npz")
-
-
-def tiny_video(path: Path, size: str = "2x2", seconds: float = 1) -> Path:
-    """A black H.264 clip of `size` pixels at 1 fps: too small for any face (issue 17)."""
-    source = f"color=black:s={size}:r=1"
-    args = ["-f", "lavfi", "-i", source, "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p"]
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args, str(path)], check=True)
-    return path
 
 
 @pytest.fixture(scope="session")

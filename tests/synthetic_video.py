@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.results import Summary
 
 PULSE_SIGNATURE = (0.33 / 0.77, 1.0, 0.53 / 0.77)  # relative pulse amplitude per RGB channel, green = 1
 SKIN_TONES = ((236, 188, 160), (214, 160, 120), (180, 124, 90), (226, 176, 140))  # RGB, light to dark
@@ -274,7 +275,7 @@ def build_synthetic_lecture(
     return gt
 
 
-def score_analysis(summary: dict, timeline: list, truth: GroundTruth) -> dict:
+def score_analysis(summary: Summary, timeline: list, truth: GroundTruth) -> dict:
     """How an analysis of a synthetic lecture compares with its ground truth.
 
     `ids_per_person`: face ids whose median box lies on each tile (1 is right); `shared_ids`: face ids
@@ -282,17 +283,17 @@ def score_analysis(summary: dict, timeline: list, truth: GroundTruth) -> dict:
     expression is the scheduled one; `pulse_mae_bpm`: mean absolute error of the reported per-second
     heart rates, and `pulse_coverage`: the share of visible person-seconds that report one.
     """
-    boxes = np.array([f["box"] for f in summary["faces"]], np.float32).reshape(-1, 4)
+    boxes = np.array([f.box for f in summary.faces], np.float32).reshape(-1, 4)
     tiles = np.array([f.tile_box for f in truth.faces], np.float32)
     lt = np.maximum(tiles[:, None, :2], boxes[None, :, :2])
     rb = np.minimum(tiles[:, None, 2:], boxes[None, :, 2:])
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
     on_tile = inter / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1e-9)[None] > 0.5
-    ids = np.array([f["face_id"] for f in summary["faces"]])
+    ids = np.array([f.face_id for f in summary.faces])
     person_of = {int(ids[j]): int(on_tile[:, j].argmax()) for j in range(len(ids)) if on_tile[:, j].any()}
     bpm_of = {
-        f["face_id"]: {int(row[0]): row[1] for row in f["pulse"]["series"] if row[1] is not None}
-        for f in summary["faces"]
+        f.face_id: {int(point.t): point.bpm for point in f.pulse.series if point.bpm is not None}
+        for f in summary.faces
     }
     agree = seen = 0
     errors: list[float] = []

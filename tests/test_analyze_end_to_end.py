@@ -34,7 +34,7 @@ def lecture(tmp_path_factory, faces_dir: Path) -> tuple[GroundTruth, Path]:
         [
             sys.executable,
             "-m",
-            "classpulse.cli",
+            "cli",
             "analyze",
             str(root / "lecture.mp4"),
             "--out",
@@ -120,8 +120,15 @@ def test_exports_agree_with_each_other(lecture) -> None:
 def test_report_has_every_section_and_chart(lecture) -> None:
     _, out = lecture
     text = "\n".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
-    for heading in ("Synthetic lecture", "Summary", "Audience expression over time", "Face 1", "Face 2",
-                    "Face 3", "Method and limitations"):
+    for heading in (
+        "Synthetic lecture",
+        "Summary",
+        "Audience expression over time",
+        "Face 1",
+        "Face 2",
+        "Face 3",
+        "Method and limitations",
+    ):
         assert heading in text
     html = (out / "report.html").read_text()
     assert html.count('data-chart="audience-mix"') == 1

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slow
 
 def _analyze(video: Path, out: Path) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "analyze", str(video), "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "cli", "analyze", str(video), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return json.loads((out / "summary.json").read_text())

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tiny_video
+from tests.helpers.video import tiny_video
 
 
-def _analyze(video: Path, out: Path) -> subprocess.CompletedProcess:
+def _analyze(video: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "analyze", str(video), "--out", str(out)],
+        [sys.executable, "-m", "cli", "analyze", str(video), "--out", str(out), *options],
         capture_output=True,
         text=True,
         timeout=120,
@@ -82,3 +82,11 @@ def test_existing_output_folder_is_left_untouched(tmp_path: Path) -> None:
     video.write_text("not a video")
     assert _analyze(video, out).returncode == 2
     assert [p.name for p in out.iterdir()] == ["earlier.txt"]
+
+
+def test_an_unknown_pulse_method_exits_2_naming_the_valid_ones(tmp_path: Path) -> None:
+    video = tiny_video(tmp_path / "lecture.mp4", size="320x240")
+    result = _analyze(video, tmp_path / "report", "--pulse-method", "nope")
+    assert result.returncode == 2
+    assert result.stderr == "classpulse: unknown pulse method 'nope'; valid: chrom, green, pos\n"
+    assert not (tmp_path / "report").exists()

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from classpulse.pipeline import AnalysisOptions, analyze_to_dir
+from classpulse.options import AnalysisOptions
+from classpulse.results import Summary
+from reports.outputs import analyze_to_dir
 from tests.synthetic_video import build_synthetic_lecture, score_analysis
 
 pytestmark = pytest.mark.slow
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.slow
 FPS = 15.0
 
 
-def _run(video: Path, out: Path, options: AnalysisOptions) -> tuple[dict, list]:
+def _run(video: Path, out: Path, options: AnalysisOptions) -> tuple[Summary, list]:
     summary = analyze_to_dir(video, out, options)
     return summary, json.loads((out / "timeline.json").read_text())
 

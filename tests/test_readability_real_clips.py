@@ -23,7 +23,7 @@ def _analyze(video: Path, out: Path) -> tuple[dict, list]:
         [
             sys.executable,
             "-m",
-            "classpulse.cli",
+            "cli",
             "analyze",
             str(video),
             "--out",

@@ -8,12 +8,12 @@ import pytest
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import TURNED_AWAY, UNREADABLE
 from classpulse.pulse.heart_rate import HeartRateWindow
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS
 from classpulse.summary import (
-    MIN_ACCEPTED_WINDOWS,
     MOMENT_MIN_SEPARATION_S,
-    _audience,
     _Face,
     _face_summary,
+    audience_summary,
     smooth_probabilities,
     truncation_warning,
 )
@@ -37,12 +37,12 @@ def _timeline(labels_per_second: list[list[str]]) -> list[list]:
 
 def test_audience_shares_per_minute_and_overall() -> None:
     timeline = _timeline([["happy", "neutral"]] * 60 + [["sad"]] * 30)
-    audience = _audience(timeline)
-    first, second = audience["per_minute"]
-    assert first["faces"] == 2 and first["share"]["happy"] == 0.5 and first["share"]["neutral"] == 0.5
-    assert second["faces"] == 1 and second["share"]["sad"] == 1.0
-    assert audience["overall_share"]["sad"] == pytest.approx(30 / 150)
-    assert set(audience["overall_share"]) == set(EMOTION_LABELS)
+    audience = audience_summary(timeline)
+    first, second = audience.per_minute
+    assert first.faces == 2 and first.share["happy"] == 0.5 and first.share["neutral"] == 0.5
+    assert second.faces == 1 and second.share["sad"] == 1.0
+    assert audience.overall_share["sad"] == pytest.approx(30 / 150)
+    assert set(audience.overall_share) == set(EMOTION_LABELS)
 
 
 def test_moments_are_peaks_of_negative_share_and_surprise_far_enough_apart() -> None:
@@ -53,14 +53,14 @@ def test_moments_are_peaks_of_negative_share_and_surprise_far_enough_apart() -> 
     for t in (40, 41, 42):
         seconds[t] = ["surprise", "surprise", "neutral"]
     seconds[50] = ["surprise", "surprise", "surprise"]  # one second alone is smoothed away
-    moments = _audience(_timeline(seconds))["moments"]
-    assert [(m["kind"], m["t"]) for m in moments] == [("negative peak", 11.0), ("surprise peak", 41.0)]
+    moments = audience_summary(_timeline(seconds)).moments
+    assert [(m.kind, m.t) for m in moments] == [("negative peak", 11.0), ("surprise peak", 41.0)]
     assert MOMENT_MIN_SEPARATION_S > 14 - 11
 
 
 def test_no_faces_gives_no_moments_and_zero_shares() -> None:
-    audience = _audience(_timeline([[]] * 5))
-    assert audience["moments"] == [] and sum(audience["overall_share"].values()) == 0
+    audience = audience_summary(_timeline([[]] * 5))
+    assert audience.moments == () and sum(audience.overall_share.values()) == 0
 
 
 def _face_with_pulse(bpms: list[float | None]) -> _Face:
@@ -78,17 +78,17 @@ def _face_with_pulse(bpms: list[float | None]) -> _Face:
 def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
     few = [None] * 10 + [57.0] * (MIN_ACCEPTED_WINDOWS - 1)
     summary, _ = _face_summary(_face_with_pulse(few), list(range(20)))
-    pulse = summary["pulse"]
-    assert pulse["mean_bpm"] is None and pulse["baseline_bpm"] is None
-    assert pulse["accepted_windows"] == MIN_ACCEPTED_WINDOWS - 1
-    assert all(row[4] is None for row in pulse["series"]), "no rise flags without a baseline"
+    pulse = summary.pulse
+    assert pulse.mean_bpm is None and pulse.baseline_bpm is None
+    assert pulse.accepted_windows == MIN_ACCEPTED_WINDOWS - 1
+    assert all(point.stress is None for point in pulse.series), "no rise flags without a baseline"
 
     enough = [None] * 10 + [60.0, 62.0, 64.0, 60.0, 62.0, 90.0]
     assert len(enough) - 10 >= MIN_ACCEPTED_WINDOWS
     summary, _ = _face_summary(_face_with_pulse(enough), list(range(20)))
     accepted = [b for b in enough if b is not None]
-    assert summary["pulse"]["mean_bpm"] == pytest.approx(np.mean(accepted), abs=0.05)
-    assert summary["pulse"]["baseline_bpm"] == pytest.approx(np.median(accepted))
+    assert summary.pulse.mean_bpm == pytest.approx(np.mean(accepted), abs=0.05)
+    assert summary.pulse.baseline_bpm == pytest.approx(np.median(accepted))
 
 
 def test_truncation_warning_only_when_decoding_stopped_early() -> None:
@@ -124,33 +124,33 @@ def _face_with_unreadable_stretch() -> _Face:
 
 def test_unreadable_seconds_are_labelled_and_left_out_of_the_shares() -> None:
     summary, rows = _face_summary(_face_with_unreadable_stretch(), list(range(20)))
-    labels = [label for _, label, _ in summary["emotions"]]
+    labels = [sample.label for sample in summary.emotions]
     assert labels[5:10] == [UNREADABLE] * 5 and labels[:5] == ["happy"] * 5
-    assert all(conf is None for _, label, conf in summary["emotions"] if label == UNREADABLE)
-    assert summary["unreadable_share"] == 0.25
-    assert summary["unreadable_reasons"]["turned away"] == 0.25
-    assert summary["emotion_share"]["happy"] == pytest.approx(10 / 15, abs=1e-4)
-    assert summary["emotion_share"]["sad"] == pytest.approx(5 / 15, abs=1e-4)
-    assert summary["dominant_emotion"] == "happy" and summary["confidence"]["min"] is not None
-    unreadable_rows = [row for row in rows if row[2] == UNREADABLE]
-    assert len(unreadable_rows) == 5 and all(v is None for row in unreadable_rows for v in row[3:10])
+    assert all(sample.confidence is None for sample in summary.emotions if sample.label == UNREADABLE)
+    assert summary.unreadable_share == 0.25
+    assert summary.unreadable_reasons["turned away"] == 0.25
+    assert summary.emotion_share["happy"] == pytest.approx(10 / 15, abs=1e-4)
+    assert summary.emotion_share["sad"] == pytest.approx(5 / 15, abs=1e-4)
+    assert summary.dominant_emotion == "happy" and summary.confidence.min is not None
+    unreadable_rows = [row for row in rows if row.emotion == UNREADABLE]
+    assert len(unreadable_rows) == 5 and all(p is None for row in unreadable_rows for p in row.probabilities)
 
 
 def test_audience_shares_count_readable_face_time_and_state_the_rest() -> None:
     timeline = _timeline([["happy", UNREADABLE]] * 30 + [["sad", "sad"]] * 30)
-    audience = _audience(timeline)
-    assert audience["unreadable_share"] == 0.25
-    assert audience["overall_share"]["happy"] == pytest.approx(30 / 90, abs=1e-4)
-    assert audience["overall_share"]["sad"] == pytest.approx(60 / 90, abs=1e-4)
-    minute = audience["per_minute"][0]
-    assert minute["unreadable_share"] == 0.25 and sum(minute["share"].values()) == pytest.approx(1.0)
-    assert audience["per_second"][0][1][UNREADABLE] == 1 and audience["per_second"][0][1]["happy"] == 1
+    audience = audience_summary(timeline)
+    assert audience.unreadable_share == 0.25
+    assert audience.overall_share["happy"] == pytest.approx(30 / 90, abs=1e-4)
+    assert audience.overall_share["sad"] == pytest.approx(60 / 90, abs=1e-4)
+    minute = audience.per_minute[0]
+    assert minute.unreadable_share == 0.25 and sum(minute.share.values()) == pytest.approx(1.0)
+    assert audience.per_second[0].counts[UNREADABLE] == 1 and audience.per_second[0].counts["happy"] == 1
 
 
 def test_a_moment_counts_only_the_faces_that_could_be_read() -> None:
     seconds = [["neutral", "neutral", "neutral"]] * 40
     for t in (20, 21, 22):
         seconds[t] = ["sad", UNREADABLE, UNREADABLE]
-    (moment,) = _audience(_timeline(seconds))["moments"]
-    assert moment["kind"] == "negative peak" and moment["t"] == 21.0
-    assert moment["faces"] == 1 and moment["share"] == 1.0
+    (moment,) = audience_summary(_timeline(seconds)).moments
+    assert moment.kind == "negative peak" and moment.t == 21.0
+    assert moment.faces == 1 and moment.share == 1.0

@@ -14,7 +14,7 @@ from datetime import timedelta
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from classpulse.settings import Settings, get_settings
+from service.settings import Settings, get_settings
 
 ANALYSIS_QUEUE = "analysis"
 HOUSEKEEPING_QUEUE = "housekeeping"

@@ -11,14 +11,15 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from classpulse.audit import audit
-from classpulse.settings import Settings, get_settings
+from service.audit import audit
+from service.settings import Settings, get_settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
-from storage.models import JobSource, JobStatus
+from storage.models import Job, JobSource, JobStatus
 from worker.app import PURGE_TASK, REAP_TASK, SCAN_TASK, app
-from worker.jobs import drop_upload, enqueue_job
+from worker.enqueue import enqueue_job
+from worker.jobs import drop_upload
 from worker.queue import JobQueue
 
 log = logging.getLogger(__name__)
@@ -42,25 +43,9 @@ def reap(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
     with session_scope(engine) as session:
         running = crud.stale_running_jobs(session, heartbeat_before=stale)
     for job in running:
-        if job.attempts >= settings.job_max_attempts:
-            error = (
-                f"the worker stopped responding during each of {job.attempts} attempts "
-                f"(last stage: {job.stage or 'unknown'})"
-            )
-            with session_scope(engine) as session:
-                failed = crud.fail_job(
-                    session, job_id=job.id, error=error, from_status=JobStatus.RUNNING, heartbeat_before=stale
-                )
-            if failed:
-                drop_upload(engine=engine, settings=settings, job=job)
-                counts["failed"] += 1
-            continue
-        with session_scope(engine) as session:
-            requeued = crud.requeue_stale_job(session, job_id=job.id, heartbeat_before=stale)
-        if requeued:
-            log.warning("job %s: worker %s stopped responding; re-queued", job.id, job.worker)
-            enqueue_job(engine=engine, queue=queue, job=job, reaped=True)
-            counts["requeued_running"] += 1
+        outcome = _reap_running(job, engine=engine, settings=settings, queue=queue, stale=stale)
+        if outcome:
+            counts[outcome] += 1
 
     # Queued jobs: with Redis the marker tells whether the broker still has the message; with another broker
     # only a message older than the visibility timeout can be presumed lost.
@@ -69,30 +54,60 @@ def reap(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
         queued = crud.queued_jobs(session, enqueued_before=utcnow() - dt.timedelta(seconds=horizon))
     lost = queue.missing_from_broker(job.id for job in queued)
     for job in queued:
-        if job.id not in lost:
-            continue
-        if job.requeues >= settings.job_max_requeues:
-            with session_scope(engine) as session:
-                failed = crud.fail_job(
-                    session,
-                    job_id=job.id,
-                    from_status=JobStatus.QUEUED,
-                    error=f"the queue lost this job {job.requeues} times; giving up",
-                )
-            if failed:
-                drop_upload(engine=engine, settings=settings, job=job)
-                counts["failed"] += 1
-            continue
-        with session_scope(engine) as session:
-            current = crud.get_job(session, job_id=job.id)
-        if current is None or current.status != JobStatus.QUEUED:
-            continue
-        log.warning("job %s: its queue message is gone (broker flushed or restarted); re-queued", job.id)
-        if enqueue_job(engine=engine, queue=queue, job=job, reaped=True):
-            counts["requeued_queued"] += 1
+        outcome = _reap_queued(job, engine=engine, settings=settings, queue=queue) if job.id in lost else None
+        if outcome:
+            counts[outcome] += 1
     if any(counts.values()):
         log.info("reaper: %s", counts)
     return counts
+
+
+def _reap_running(job: Job, *, engine, settings: Settings, queue: JobQueue, stale: dt.datetime) -> str | None:
+    """A running job whose heartbeat stopped: "requeued_running", or "failed" after `job_max_attempts`
+    attempts; None when another process changed the job first."""
+    if job.attempts >= settings.job_max_attempts:
+        error = (
+            f"the worker stopped responding during each of {job.attempts} attempts "
+            f"(last stage: {job.stage or 'unknown'})"
+        )
+        with session_scope(engine) as session:
+            failed = crud.fail_job(
+                session, job_id=job.id, error=error, from_status=JobStatus.RUNNING, heartbeat_before=stale
+            )
+        if not failed:
+            return None
+        drop_upload(engine=engine, settings=settings, job=job)
+        return "failed"
+    with session_scope(engine) as session:
+        requeued = crud.requeue_stale_job(session, job_id=job.id, heartbeat_before=stale)
+    if not requeued:
+        return None
+    log.warning("job %s: worker %s stopped responding; re-queued", job.id, job.worker)
+    enqueue_job(engine=engine, queue=queue, job=job, reaped=True)
+    return "requeued_running"
+
+
+def _reap_queued(job: Job, *, engine, settings: Settings, queue: JobQueue) -> str | None:
+    """A queued job whose message the broker lost: "requeued_queued", or "failed" after `job_max_requeues`
+    re-publications; None when it is no longer queued or the broker is still unreachable."""
+    if job.requeues >= settings.job_max_requeues:
+        with session_scope(engine) as session:
+            failed = crud.fail_job(
+                session,
+                job_id=job.id,
+                from_status=JobStatus.QUEUED,
+                error=f"the queue lost this job {job.requeues} times; giving up",
+            )
+        if not failed:
+            return None
+        drop_upload(engine=engine, settings=settings, job=job)
+        return "failed"
+    with session_scope(engine) as session:
+        current = crud.get_job(session, job_id=job.id)
+    if current is None or current.status != JobStatus.QUEUED:
+        return None
+    log.warning("job %s: its queue message is gone (broker flushed or restarted); re-queued", job.id)
+    return "requeued_queued" if enqueue_job(engine=engine, queue=queue, job=job, reaped=True) else None
 
 
 # --- retention --------------------------------------------------------------------------------------------
@@ -138,9 +153,7 @@ def _sweep_orphans(*, engine, layout: Layout, now: dt.datetime) -> int:
                 leases[path] = match.group(2)
     removed = 0
     with session_scope(engine) as session:
-        jobs = {
-            job.id: job for job in (crud.get_job(session, job_id=i) for i in candidates) if job is not None
-        }
+        jobs = crud.get_jobs(session, job_ids=candidates)
     for job_id, paths in candidates.items():
         job = jobs.get(job_id)
         for path in paths:
@@ -178,9 +191,6 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
     ago are left for a later scan (they may still be being copied). Unreadable files become failed jobs with
     the reason, so the customer sees them and they are not probed again.
     """
-    from classpulse.limits import check_recording
-    from classpulse.video.probe import InputError, probe
-
     counts = {"seen": 0, "enqueued": 0, "invalid": 0, "settling": 0}
     root = settings.archive_dir
     if root is None:
@@ -193,59 +203,76 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
     paths = sorted({p for pattern in settings.archive_patterns for p in root.glob(pattern) if p.is_file()})
     for path in paths:
         counts["seen"] += 1
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if settings.archive_settle_s and time.time() - stat.st_mtime < settings.archive_settle_s:
-            counts["settling"] += 1
-            continue
-        key = crud.archive_key(path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
-        with session_scope(engine) as session:
-            if crud.archive_file_known(session, key=key):
-                continue
-        video, error = None, None
-        try:
-            info = probe(path)
-            check_recording(info, settings)
-            video = info.facts()
-        except InputError as exc:
-            error = str(exc)
-        relative = str(path.relative_to(root))
-        try:
-            with session_scope(engine) as session:
-                job = crud.create_job(
-                    session,
-                    job_id=uuid.uuid4().hex,
-                    customer_id=customer_id,
-                    source=JobSource.ARCHIVE,
-                    source_path=str(path),
-                    filename=relative[-255:],
-                    size_bytes=stat.st_size,
-                    options={},
-                    title=relative[-200:],
-                    video=video,
-                    status=JobStatus.FAILED if error else JobStatus.QUEUED,
-                    error=error,
-                )
-                crud.add_archive_file(
-                    session,
-                    key=key,
-                    path=str(path),
-                    size_bytes=stat.st_size,
-                    mtime_ns=stat.st_mtime_ns,
-                    job_id=job.id,
-                )
-        except IntegrityError:  # a concurrent scan recorded this version first
-            continue
-        if error:
-            counts["invalid"] += 1
-            log.info("archive: %s is not analysable: %s", relative, error)
-            continue
-        enqueue_job(engine=engine, queue=queue, job=job)
-        counts["enqueued"] += 1
-        log.info("archive: enqueued %s as job %s", relative, job.id)
+        outcome = _scan_file(
+            path, root=root, engine=engine, settings=settings, queue=queue, customer_id=customer_id
+        )
+        if outcome:
+            counts[outcome] += 1
     return counts
+
+
+def _scan_file(
+    path: Path, *, root: Path, engine, settings: Settings, queue: JobQueue, customer_id: int
+) -> str | None:
+    """One archive file: "settling", "invalid" or "enqueued"; None when it cannot be read or this version
+    of it was recorded before (by an earlier or a concurrent scan)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    if settings.archive_settle_s and time.time() - stat.st_mtime < settings.archive_settle_s:
+        return "settling"
+    key = crud.archive_key(path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    with session_scope(engine) as session:
+        if crud.archive_file_known(session, key=key):
+            return None
+    video, error = _probe_archive_file(path, settings)
+    relative = str(path.relative_to(root))
+    try:
+        with session_scope(engine) as session:
+            job = crud.create_job(
+                session,
+                job_id=uuid.uuid4().hex,
+                customer_id=customer_id,
+                source=JobSource.ARCHIVE,
+                source_path=str(path),
+                filename=relative[-255:],
+                size_bytes=stat.st_size,
+                options={},
+                title=relative[-200:],
+                video=video,
+                status=JobStatus.FAILED if error else JobStatus.QUEUED,
+                error=error,
+            )
+            crud.add_archive_file(
+                session,
+                key=key,
+                path=str(path),
+                size_bytes=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                job_id=job.id,
+            )
+    except IntegrityError:  # a concurrent scan recorded this version first
+        return None
+    if error:
+        log.info("archive: %s is not analysable: %s", relative, error)
+        return "invalid"
+    enqueue_job(engine=engine, queue=queue, job=job)
+    log.info("archive: enqueued %s as job %s", relative, job.id)
+    return "enqueued"
+
+
+def _probe_archive_file(path: Path, settings: Settings) -> tuple[dict | None, str | None]:
+    """(the recording's facts, None), or (None, why it cannot be analysed)."""
+    from classpulse.video.probe import InputError, probe
+    from service.limits import check_recording
+
+    try:
+        info = probe(path)
+        check_recording(info, settings)
+    except InputError as exc:
+        return None, str(exc)
+    return info.facts(), None
 
 
 def _archive_customer_id(engine, name: str) -> int:

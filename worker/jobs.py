@@ -19,22 +19,26 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classpulse.settings import Settings
+from classpulse.progress import Stage
+from classpulse.results import Summary
+from classpulse.video.probe import InputError
+from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
 from storage.models import Job, JobSource
+from worker.enqueue import enqueue_job
 from worker.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
 #: Overall percent range of each pipeline stage (`on_progress` reports a fraction within the stage).
-STAGE_SPANS: dict[str, tuple[float, float]] = {
-    "probing": (0.0, 2.0),
-    "analysing frames": (2.0, 90.0),
-    "summarising": (90.0, 93.0),
-    "writing report": (93.0, 99.0),
-    "done": (99.0, 99.0),
+STAGE_SPANS: dict[Stage, tuple[float, float]] = {
+    Stage.PROBING: (0.0, 2.0),
+    Stage.ANALYSING: (2.0, 90.0),
+    Stage.SUMMARISING: (90.0, 93.0),
+    Stage.WRITING: (93.0, 99.0),
+    Stage.DONE: (99.0, 99.0),
 }
 
 
@@ -47,12 +51,9 @@ class JobCancelled(Exception):
     """The job was deleted (erasure) or taken over by another attempt: stop at once and clean up."""
 
 
-def overall_progress(stage: str, fraction: float, previous: float) -> float:
-    """Percent 0-100 for (stage, fraction within stage); never moves backwards, unknown stages hold."""
-    span = STAGE_SPANS.get(stage)
-    if span is None:
-        return previous
-    low, high = span
+def overall_progress(stage: Stage, fraction: float, previous: float) -> float:
+    """Percent 0-100 for (stage, fraction within stage); never moves backwards."""
+    low, high = STAGE_SPANS[stage]
     return max(previous, round(low + (high - low) * min(max(fraction, 0.0), 1.0), 1))
 
 
@@ -86,7 +87,7 @@ class Heartbeat:
     def stage(self) -> str:
         return self._stage
 
-    def report(self, stage: str, fraction: float) -> None:
+    def report(self, stage: Stage, fraction: float) -> None:
         """`on_progress` for the pipeline."""
         if self.lost.is_set():
             raise JobCancelled(f"job {self.job_id} was deleted or re-assigned")
@@ -121,23 +122,6 @@ class Heartbeat:
                 return
 
 
-def enqueue_job(
-    *, engine: Engine, queue: JobQueue, job: Job, countdown: float | None = None, reaped: bool = False
-) -> bool:
-    """Publish `job` and record the message on its row. On broker errors the job simply stays queued: the
-    reaper publishes it again later. Returns whether the publish went through."""
-    try:
-        task_id = queue.publish(
-            job_id=job.id, duration_s=(job.video or {}).get("duration_s"), countdown=countdown
-        )
-    except Exception:
-        log.warning("job %s: could not publish to the broker; the reaper will retry", job.id, exc_info=True)
-        return False
-    with session_scope(engine) as session:
-        crud.mark_enqueued(session, job_id=job.id, task_id=task_id, requeue=reaped)
-    return True
-
-
 def drop_upload(*, engine: Engine, settings: Settings, job: Job) -> None:
     """Uploads go once their job has ended (faces are personal data) unless CLASSPULSE_KEEP_UPLOADS is set.
     Archive recordings are never touched."""
@@ -168,7 +152,7 @@ class JobRunner:
         redelivered: bool = False,
         analyze: Callable | None = None,
     ) -> str:
-        """One attempt. `analyze` defaults to `classpulse.pipeline.analyze_to_dir` (imported lazily, so the
+        """One attempt. `analyze` defaults to `reports.outputs.analyze_to_dir` (imported lazily, so the
         parent worker process never loads torch before forking)."""
         lease = uuid.uuid4().hex
         stale_before = utcnow() - dt.timedelta(seconds=self.settings.reaper_stale_s)
@@ -213,8 +197,6 @@ class JobRunner:
             soft, _ = self.settings.job_time_limits((job.video or {}).get("duration_s"))
             return self._fail(job, lease, staging, f"the analysis took longer than its time limit ({soft} s)")
         except Exception as exc:
-            from classpulse.video.probe import InputError
-
             if isinstance(exc, InputError):
                 return self._fail(job, lease, staging, str(exc))
             if not isinstance(exc, TRANSIENT_ERRORS):
@@ -223,8 +205,9 @@ class JobRunner:
             return self._retry_or_fail(job, lease, staging, exc, heartbeat)
         return self._publish(job, lease, staging, summary)
 
-    def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> dict:
-        from classpulse.pipeline import AnalysisOptions, InputError, analyze_to_dir
+    def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> Summary:
+        from classpulse.options import AnalysisOptions
+        from reports.outputs import analyze_to_dir
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")
@@ -233,7 +216,7 @@ class JobRunner:
             Path(job.source_path), staging, options, on_progress=heartbeat.report
         )
 
-    def _publish(self, job: Job, lease: str, staging: Path, summary: dict) -> str:
+    def _publish(self, job: Job, lease: str, staging: Path, summary: Summary) -> str:
         """Move the staging folder to outputs/<job id> and record success, unless the job was deleted."""
         with session_scope(self.engine) as session:
             ours = crud.touch_job(
@@ -245,11 +228,11 @@ class JobRunner:
         final = self.layout.output_dir(job.id)
         remove_tree(final)  # an attempt that renamed its outputs but died before recording success
         staging.rename(final)
-        wall_s = (summary.get("processing") or {}).get("wall_s")
-        decoded = summary.get("video") or {}
+        wall_s = summary.processing.wall_s
+        decoded = summary.video
         video = None
-        if decoded.get("warning"):  # the customer sees on the job what the report says
-            video = {**(job.video or {}), "duration_s": decoded["duration_s"], "warning": decoded["warning"]}
+        if decoded.warning:  # the customer sees on the job what the report says
+            video = {**(job.video or {}), "duration_s": decoded.duration_s, "warning": decoded.warning}
         with session_scope(self.engine) as session:
             recorded = crud.finish_job(
                 session, job_id=job.id, lease=lease, succeeded=True, wall_s=wall_s, video=video
@@ -258,7 +241,7 @@ class JobRunner:
             remove_tree(final)
             return "cancelled"
         self._drop_upload(job)
-        log.info("job %s: succeeded in %.1f s", job.id, wall_s or float("nan"))
+        log.info("job %s: succeeded in %.1f s", job.id, wall_s)
         return "succeeded"
 
     def _fail(self, job: Job, lease: str, staging: Path, error: str) -> str:
@@ -280,9 +263,7 @@ class JobRunner:
                 job, lease, staging, f"{_customer_error(exc, stage)}; gave up after {job.attempts} attempts"
             )
         remove_tree(staging)
-        delay = min(
-            self.settings.retry_backoff_max_s, self.settings.retry_backoff_s * 2 ** (job.attempts - 1)
-        )
+        delay = self.settings.retry_delay_s(job.attempts - 1)
         with session_scope(self.engine) as session:
             released = crud.release_job(
                 session,

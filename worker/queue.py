@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import redis
 from celery import Celery
 
-from classpulse.settings import Settings
+from service.settings import Settings
 from worker.app import ANALYSIS_QUEUE, ANALYZE_TASK
 
 log = logging.getLogger(__name__)

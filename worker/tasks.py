@@ -7,7 +7,7 @@ import logging
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classpulse.settings import get_settings
+from service.settings import get_settings
 from worker.app import ANALYZE_TASK, app
 from worker.jobs import JobRunner
 from worker.queue import JobQueue
@@ -49,9 +49,6 @@ def analyze_job(self: AnalysisTask, job_id: str) -> str:
     except (OperationalError, InterfaceError) as exc:
         # The database is unreachable (or locked for too long): the job row cannot even be read, so Celery
         # re-publishes this message with exponential backoff until the database is back.
-        settings = get_settings()
-        countdown = min(
-            settings.retry_backoff_max_s, max(1.0, settings.retry_backoff_s) * 2**self.request.retries
-        )
+        countdown = get_settings().retry_delay_s(self.request.retries)
         log.warning("job %s: database unavailable, retrying in %.0f s", job_id, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc

@@ -18,18 +18,19 @@ from pydantic import ValidationError
 from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsDep
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
-from classpulse.audit import audit
-from classpulse.settings import Settings
+from classpulse.results import OUTPUT_FILES
+from service.audit import audit
+from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope
-from storage.files import OUTPUT_MEDIA_TYPES, Layout
+from storage.files import Layout
 from storage.models import Job, JobSource, JobStatus
-from worker.jobs import enqueue_job
+from worker.enqueue import enqueue_job
 from worker.queue import JobQueue
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-OutputName = enum.StrEnum("OutputName", {name.replace(".", "_"): name for name in OUTPUT_MEDIA_TYPES})
+OutputName = enum.StrEnum("OutputName", {name.replace(".", "_"): name for name in OUTPUT_FILES})
 
 #: Beyond any real job list, and within a 32-bit signed integer on every database (a larger one was a 500).
 MAX_OFFSET = 2**31 - 1
@@ -70,8 +71,8 @@ async def create_job(
     """Upload one recording (multipart field `file`) with optional analysis options as form fields.
 
     The body is streamed to disk; the recording is probed before it is accepted."""
-    from classpulse.limits import check_recording
     from classpulse.video.probe import InputError, probe
+    from service.limits import check_recording
 
     incoming = layout.incoming / uuid.uuid4().hex
     await run_in_threadpool(incoming.mkdir, parents=True)
@@ -181,7 +182,7 @@ def get_job(job_id: str, session: SessionDep, customer: CurrentCustomer) -> JobP
     "/{job_id}/{output}",
     response_class=FileResponse,
     responses={
-        200: {"content": {media: {} for media in OUTPUT_MEDIA_TYPES.values()}, "description": "the file"},
+        200: {"content": {media: {} for media in OUTPUT_FILES.values()}, "description": "the file"},
         401: UNAUTHORIZED,
         404: NOT_FOUND,
         409: {"model": Message, "description": "not succeeded (yet)"},
@@ -209,7 +210,7 @@ def download_output(
         )
     return FileResponse(
         path,
-        media_type=OUTPUT_MEDIA_TYPES[output.value],
+        media_type=OUTPUT_FILES[output.value],
         headers=headers,
         filename=f"classpulse-{job.id[:8]}-{output.value}",
         content_disposition_type="inline" if output.value.startswith("report") else "attachment",

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from classpulse.atomic import atomic_outputs
 from classpulse.emotion.classifier import EmotionClassifier
 from classpulse.emotion.metrics import classification_report
 from classpulse.emotion.model import EMOTION_LABELS, INPUT_SIZE
@@ -106,8 +107,9 @@ def evaluate_file(
         **extra,
     }
     if predictions:
-        tmp = predictions.with_name(predictions.name + ".partial")
-        with tmp.open("wb") as fh:
+        with (
+            atomic_outputs(predictions.parent, [predictions.name]) as tmp,
+            tmp[predictions.name].open("wb") as fh,
+        ):
             np.save(fh, pred.astype(np.int64))
-        tmp.replace(predictions)
     return report

@@ -1,7 +1,7 @@
 """The expression network and the one preprocessing step shared by training and inference.
 
-Everything that must be identical between `train.py` and `classifier.py` lives here: the label
-order, the input size and the pixel normalisation.
+Everything that must be identical between `train.py` and `classifier.py` lives here (the pixel
+normalisation) or beside it in the torch-free `labels.py` (the label order and the input size).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils import mkldnn as mkldnn_utils
 
-from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.emotion.labels import EMOTION_LABELS, INPUT_SIZE
 
-INPUT_SIZE = 48
 ARCHITECTURE = "vgg-bn-4stage"
 
 

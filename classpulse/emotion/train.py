@@ -144,6 +144,126 @@ def _epoch_order(labels: np.ndarray, cfg: TrainConfig, rng: np.random.Generator)
     return rng.permutation(np.concatenate([idx, extra]))
 
 
+@dataclass(frozen=True)
+class _TrainingSet:
+    """FER2013 Training as the loop reads it: images (n, 48, 48) uint8, soft targets (n, 7), per-image loss
+    weights (n,), and the hard labels (n,) that decide the class repetition."""
+
+    x: torch.Tensor
+    targets: torch.Tensor
+    weights: torch.Tensor
+    labels: np.ndarray
+
+
+def _training_set(data: dict[str, np.ndarray], cfg: TrainConfig) -> _TrainingSet:
+    targets, weights, labels = _targets(data, cfg)
+    return _TrainingSet(
+        torch.from_numpy(data["train_x"]), torch.from_numpy(targets), torch.from_numpy(weights), labels
+    )
+
+
+def _resume(
+    ckpt_path: Path,
+    net: EmotionNet,
+    ema: AveragedModel,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+) -> tuple[int, dict]:
+    """Restore weights, weight average, optimiser and RNG states from `checkpoint.pt`; returns the epoch to
+    start from and the best record so far."""
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    net.load_state_dict(ckpt["model"])
+    if "ema" in ckpt:  # runs from before the weight average start it afresh from the resumed weights
+        ema.load_state_dict(ckpt["ema"])
+    opt.load_state_dict(ckpt["optimizer"])
+    rng.bit_generator.state = ckpt["numpy_rng"]
+    gen.set_state(ckpt["torch_rng"])
+    return ckpt["epoch"] + 1, ckpt["best"]
+
+
+def _train_epoch(
+    net: EmotionNet,
+    ema: AveragedModel,
+    opt: torch.optim.Optimizer,
+    epoch: int,
+    train_set: _TrainingSet,
+    *,
+    teachers: list[torch.nn.Module],
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+    on_progress: Callable[[int, int, float], None] | None,
+) -> tuple[float, float]:
+    """One pass over the shuffled training set -> (mean loss, share of images whose top class matches
+    the target's)."""
+    net.train()
+    order = _epoch_order(train_set.labels, cfg, rng)
+    n_batches = len(order) // cfg.batch_size
+    loss_sum = correct = seen = 0.0
+    for b in range(n_batches):
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(epoch + b / n_batches, cfg.epochs, cfg.warmup_epochs, cfg.lr)
+        sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+        x = augment(train_set.x[sel], gen).contiguous(memory_format=torch.channels_last)
+        y = train_set.targets[sel]
+        if teachers:
+            y = (1 - cfg.distill) * y + cfg.distill * _teacher_proba(teachers, x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = net(x)
+        per_image = -(y * F.log_softmax(logits.float(), dim=1)).sum(1)
+        weights = train_set.weights[sel]
+        loss = (per_image * weights).sum() / weights.sum().clamp_min(1e-6)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update_parameters(net)
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(1) == y.argmax(1)).sum().item()
+        seen += len(y)
+        if on_progress:
+            on_progress(epoch, cfg.epochs, (b + 1) / n_batches)
+    return loss_sum / seen, correct / seen
+
+
+def _save_epoch(
+    out_dir: Path,
+    record: dict,
+    best: dict,
+    key: str,
+    *,
+    net: EmotionNet,
+    ema: AveragedModel,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+    cfg: TrainConfig,
+) -> dict:
+    """Append the epoch's `record` to log.jsonl, keep the weight average as best.pt when it beats `best` on
+    `key`, and write checkpoint.pt to resume from; returns the best record."""
+    with (out_dir / "log.jsonl").open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+    log.info(
+        "epoch %d: loss %.4f, PublicTest %s %.4f", record["epoch"], record["train_loss"], key, record[key]
+    )
+    if record[key] > best[key]:
+        best = record
+        best_state = {"model": ema.module.state_dict(), "config": asdict(cfg), "record": record}
+        _atomic_save(best_state, out_dir / "best.pt")
+    checkpoint = {
+        "model": net.state_dict(),
+        "ema": ema.state_dict(),
+        "optimizer": opt.state_dict(),
+        "numpy_rng": rng.bit_generator.state,
+        "torch_rng": gen.get_state(),
+        "epoch": record["epoch"] - 1,
+        "best": best,
+        "config": asdict(cfg),
+    }
+    _atomic_save(checkpoint, out_dir / "checkpoint.pt")
+    return best
+
+
 def train(
     data: dict[str, np.ndarray],
     out_dir: Path,
@@ -167,75 +287,34 @@ def train(
     start_epoch, best = 0, {key: -1.0}
     ckpt_path = out_dir / "checkpoint.pt"
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        net.load_state_dict(ckpt["model"])
-        if "ema" in ckpt:  # runs from before the weight average start it afresh from the resumed weights
-            ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["optimizer"])
-        rng.bit_generator.state = ckpt["numpy_rng"]
-        gen.set_state(ckpt["torch_rng"])
-        start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
+        start_epoch, best = _resume(ckpt_path, net, ema, opt, rng, gen)
         log.info("resuming %s at epoch %d", out_dir, start_epoch + 1)
 
-    train_x = torch.from_numpy(data["train_x"])
-    targets, weights, labels = _targets(data, cfg)
-    targets, weights = torch.from_numpy(targets), torch.from_numpy(weights)
+    train_set = _training_set(data, cfg)
     teachers = _teacher_nets(cfg.teachers)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        net.train()
-        order = _epoch_order(labels, cfg, rng)
-        n_batches = len(order) // cfg.batch_size
-        loss_sum = correct = seen = 0.0
-        for b in range(n_batches):
-            for group in opt.param_groups:
-                group["lr"] = _lr_at(epoch + b / n_batches, cfg.epochs, cfg.warmup_epochs, cfg.lr)
-            sel = torch.from_numpy(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            x = augment(train_x[sel], gen).contiguous(memory_format=torch.channels_last)
-            y = targets[sel]
-            if teachers:
-                y = (1 - cfg.distill) * y + cfg.distill * _teacher_proba(teachers, x)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                logits = net(x)
-            per_image = -(y * F.log_softmax(logits.float(), dim=1)).sum(1)
-            loss = (per_image * weights[sel]).sum() / weights[sel].sum().clamp_min(1e-6)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            ema.update_parameters(net)
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y.argmax(1)).sum().item()
-            seen += len(y)
-            if on_progress:
-                on_progress(epoch, cfg.epochs, (b + 1) / n_batches)
+        loss, accuracy = _train_epoch(
+            net,
+            ema,
+            opt,
+            epoch,
+            train_set,
+            teachers=teachers,
+            cfg=cfg,
+            rng=rng,
+            gen=gen,
+            on_progress=on_progress,
+        )
         record = {
             "epoch": epoch + 1,
-            "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen,
+            "train_loss": loss,
+            "train_accuracy": accuracy,
             **validate(ema.module, data),
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
         }
-        with (out_dir / "log.jsonl").open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        log.info("epoch %d: loss %.4f, PublicTest %s %.4f", epoch + 1, record["train_loss"], key, record[key])
-        if record[key] > best[key]:
-            best = record
-            best_state = {"model": ema.module.state_dict(), "config": asdict(cfg), "record": record}
-            _atomic_save(best_state, out_dir / "best.pt")
-        _atomic_save(
-            {
-                "model": net.state_dict(),
-                "ema": ema.state_dict(),
-                "optimizer": opt.state_dict(),
-                "numpy_rng": rng.bit_generator.state,
-                "torch_rng": gen.get_state(),
-                "epoch": epoch,
-                "best": best,
-                "config": asdict(cfg),
-            },
-            ckpt_path,
-        )
+        best = _save_epoch(out_dir, record, best, key, net=net, ema=ema, opt=opt, rng=rng, gen=gen, cfg=cfg)
     return best
 
 
@@ -247,9 +326,8 @@ def _teacher_proba(teachers: list[torch.nn.Module], x: torch.Tensor) -> torch.Te
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with atomic_outputs(path.parent, [path.name]) as tmp:
+        torch.save(obj, tmp[path.name])
 
 
 def _fp16_member(checkpoint: Path, bf16: bool) -> tuple[dict, torch.nn.Module, dict[str, torch.Tensor]]:

@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from classpulse.emotion.model import INPUT_SIZE
+from classpulse.emotion.labels import INPUT_SIZE
 
 FER_LANDMARKS_48 = np.array(
     [[14.33, 19.23], [32.87, 19.11], [23.69, 29.46], [15.72, 38.40], [31.43, 38.77]], dtype=np.float64

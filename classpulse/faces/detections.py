@@ -63,13 +63,23 @@ class Faces:
     @property
     def sizes(self) -> np.ndarray:
         """(n,) face size in pixels: the geometric mean of box width and height."""
-        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
-        return np.sqrt(np.clip(wh[:, 0], 0, None) * np.clip(wh[:, 1], 0, None))
+        return box_sizes(self.xyxy)
 
     @property
     def centers(self) -> np.ndarray:
         """(n, 2) box centres in pixels."""
-        return (self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2
+        return box_centers(self.xyxy)
+
+
+def box_sizes(xyxy: np.ndarray) -> np.ndarray:
+    """Boxes (n, 4) -> (n,) sizes: the geometric mean of width and height (0 for an empty box)."""
+    wh = xyxy[:, 2:] - xyxy[:, :2]
+    return np.sqrt(np.clip(wh[:, 0], 0, None) * np.clip(wh[:, 1], 0, None))
+
+
+def box_centers(xyxy: np.ndarray) -> np.ndarray:
+    """Boxes (n, 4) -> (n, 2) centres."""
+    return (xyxy[:, :2] + xyxy[:, 2:]) / 2
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

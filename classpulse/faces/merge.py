@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classpulse.faces.detections import box_centers, box_sizes
+
 
 @dataclass(frozen=True)
 class TrackletSpan:
@@ -24,19 +26,17 @@ class TrackletSpan:
     last_box: np.ndarray
 
 
-def _size(box: np.ndarray) -> float:
-    return float(np.sqrt(max(box[2] - box[0], 1e-6) * max(box[3] - box[1], 1e-6)))
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return (box[:2] + box[2:]) / 2
+#: Tracklets shorter than this (seconds) are junk (a passing false detection) and are dropped.
+MIN_TRACK_S = 1.0
+#: The longest absence (seconds) across which two tracklets can still be joined into one face.
+MAX_GAP_S = 60.0
 
 
 def merge_tracklets(
     spans: list[TrackletSpan],
     *,
-    min_span_s: float = 1.0,
-    max_gap_s: float = 60.0,
+    min_span_s: float = MIN_TRACK_S,
+    max_gap_s: float = MAX_GAP_S,
     max_distance: float = 0.5,
     max_size_ratio: float = 1.5,
 ) -> dict[int, int]:
@@ -55,10 +55,12 @@ def merge_tracklets(
             gap = span.first_s - tail.last_s
             if gap <= 0 or gap > max_gap_s:
                 continue
-            a, b = _size(tail.last_box), _size(span.first_box)
+            ends = np.stack([tail.last_box, span.first_box])
+            a, b = (float(size) for size in np.maximum(box_sizes(ends), 1e-6))
             if max(a, b) / min(a, b) > max_size_ratio:
                 continue
-            dist = float(np.linalg.norm(_centre(tail.last_box) - _centre(span.first_box))) / ((a + b) / 2)
+            centre_a, centre_b = box_centers(ends)
+            dist = float(np.linalg.norm(centre_a - centre_b)) / ((a + b) / 2)
             if dist <= best_dist:
                 best, best_dist = members, dist
         if best is None:

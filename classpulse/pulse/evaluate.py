@@ -14,6 +14,7 @@ import numpy as np
 
 from classpulse.pulse.heart_rate import MIN_QUALITY_DB, heart_rate_series
 from classpulse.pulse.methods import get_method
+from classpulse.results import Face, Pulse, as_dict
 from classpulse.summary import pulse_summary
 from classpulse.video.probe import InputError, probe
 
@@ -42,7 +43,7 @@ def read_truth(truth: str, video: Path) -> float:
     raise InputError(f"{path}: no row for {video.name}")
 
 
-def _whole_frame_pulse(video: Path, *, method: str) -> dict:
+def _whole_frame_pulse(video: Path, *, method: str) -> Pulse:
     from classpulse.video.decode import analysis_rate, iter_frames
 
     info = probe(video)
@@ -54,18 +55,17 @@ def _whole_frame_pulse(video: Path, *, method: str) -> dict:
         raise InputError(f"{video.name}: fewer than two frames decoded")
     series = heart_rate_series(np.array(rgb), np.array(times), method=method)
     pulse, _ = pulse_summary(series)
-    return {"face_id": None, **pulse}
+    return pulse
 
 
-def _face_pulse(video: Path, *, method: str) -> dict:
-    from classpulse.pipeline import AnalysisOptions, analyze
+def _face_pulse(video: Path, *, method: str) -> Face:
+    from classpulse.options import AnalysisOptions
+    from classpulse.pipeline import analyze
 
-    summary = analyze(probe(video), AnalysisOptions(pulse_method=method))["summary"]
-    faces = summary["faces"]
+    faces = analyze(probe(video), AnalysisOptions(pulse_method=method)).summary.faces
     if not faces:
         raise InputError(f"{video.name}: no face was tracked (try --whole-frame for skin-only clips)")
-    face = max(faces, key=lambda f: (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
-    return {"face_id": face["face_id"], **face["pulse"]}
+    return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
 
 def evaluate_pulse(
@@ -78,19 +78,26 @@ def evaluate_pulse(
     reported windows and `coverage` (reported windows over all windows). InputError for bad input."""
     get_method(method)  # an unknown name fails before any decoding
     reference = None if truth is None else read_truth(truth, video)
-    pulse = _whole_frame_pulse(video, method=method) if whole_frame else _face_pulse(video, method=method)
-    series = pulse["series"]
-    reported = np.array([row[1] for row in series if row[1] is not None], dtype=float)
+    if whole_frame:
+        face_id, pulse = None, _whole_frame_pulse(video, method=method)
+    else:
+        face = _face_pulse(video, method=method)
+        face_id, pulse = face.face_id, face.pulse
+    series = pulse.series
+    reported = np.array([p.bpm for p in series if p.bpm is not None], dtype=float)
     result = {
         "video": video.name,
         "mode": "whole_frame" if whole_frame else "largest_face",
         "method": method,
-        **pulse,
+        "face_id": face_id,
+        **as_dict(pulse),
         "windows": len(series),
-        "window_gate_passed": sum(1 for row in series if row[2] is not None and row[2] >= MIN_QUALITY_DB),
+        "window_gate_passed": sum(
+            1 for p in series if p.quality_db is not None and p.quality_db >= MIN_QUALITY_DB
+        ),
     }
     if reference is not None:
-        track = pulse["track_bpm"]
+        track = pulse.track_bpm
         result |= {
             "truth_bpm": reference,
             "track_error_bpm": None if track is None else round(track - reference, 1),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from classpulse.pulse.methods import HR_BAND_BPM, get_method
+from classpulse.pulse.methods import HR_BAND_BPM, PulseMethod, get_method
 
 # Spectral resolution of the zero-padded FFT; well under the 2-5 bpm errors rPPG achieves anyway.
 HR_RESOLUTION_BPM = 0.1
@@ -40,6 +40,10 @@ MAX_MISSING_FRACTION = 0.2
 # while CHROM lets 2 wrong Sierra Leone ROI windows through. 0 dB would admit 1-4 % of noise windows;
 # 1.5 dB starts dropping good webcam windows. See tests/pulse/test_pulse_real_clips.py.
 MIN_QUALITY_DB = 1.0
+
+# Frames whose face is smaller than this (pixels at analysis resolution) hold too few skin pixels for a
+# pulse: the pipeline marks them not `valid`, and windows short of valid frames get REASON_FACE_TOO_SMALL.
+MIN_FACE_PX = 60.0
 
 REASON_TOO_FEW_SAMPLES = "too few samples"
 REASON_FACE_TOO_SMALL = "face too small"
@@ -171,7 +175,30 @@ def heart_rate_series(
         raise ValueError("times must be non-decreasing")
     measured = timed & np.isfinite(rgb).all(axis=1)
     usable = measured if valid is None else measured & np.asarray(valid, dtype=bool)
+    grid = _resample(rgb, times, timed=timed, measured=measured, usable=usable)
+    t_last = float(times[timed][-1])
+    return [
+        _window(grid, k * step_s, pulse=pulse, window_s=window_s, min_quality_db=min_quality_db)
+        for k in range(math.ceil(grid.t0 / step_s - 1e-9), math.floor(t_last / step_s + 1e-9) + 1)
+    ]
 
+
+@dataclass(frozen=True)
+class _Grid:
+    """A track's trace resampled at RESAMPLE_HZ from `t0` seconds: rgb (G, 3), interpolated from the usable
+    frames (NaN with fewer than two), and per grid time whether a usable / any measured frame is near."""
+
+    t0: float
+    rgb: np.ndarray
+    usable: np.ndarray
+    measured: np.ndarray
+
+
+def _resample(
+    rgb: np.ndarray, times: np.ndarray, *, timed: np.ndarray, measured: np.ndarray, usable: np.ndarray
+) -> _Grid:
+    """rgb (T, 3) at `times` (T,) s -> the uniform grid from the first to the last timed frame; `timed`,
+    `measured` and `usable` (T,) bool say which frames have a time, a skin colour, and may be used."""
     t_first, t_last = float(times[timed][0]), float(times[timed][-1])
     grid = t_first + np.arange(math.floor((t_last - t_first) * RESAMPLE_HZ) + 1) / RESAMPLE_HZ
     frame_dt = float(np.median(np.diff(times[timed]))) if timed.sum() > 1 else 0.0
@@ -182,26 +209,25 @@ def heart_rate_series(
         grid_rgb = np.stack([np.interp(grid, times[usable], rgb[usable, c]) for c in range(3)], axis=1)
     else:
         grid_rgb = np.full((len(grid), 3), np.nan)
+    return _Grid(t_first, grid_rgb, grid_usable, grid_measured)
 
+
+def _window(
+    grid: _Grid, t: float, *, pulse: PulseMethod, window_s: float, min_quality_db: float
+) -> HeartRateWindow:
+    """The window centred at `t` s: its heart rate, or the reason it has none."""
     n_win = round(window_s * RESAMPLE_HZ)
     max_missing = MAX_MISSING_FRACTION * n_win
-    out: list[HeartRateWindow] = []
-    for k in range(math.ceil(t_first / step_s - 1e-9), math.floor(t_last / step_s + 1e-9) + 1):
-        t = k * step_s
-        start = round((t - window_s / 2.0 - t_first) * RESAMPLE_HZ)
-        lo, hi = max(start, 0), min(start + n_win, len(grid))
-        if n_win - grid_usable[lo:hi].sum() > max_missing:
-            flagged = n_win - grid_measured[lo:hi].sum() <= max_missing
-            reason = REASON_FACE_TOO_SMALL if flagged else REASON_TOO_FEW_SAMPLES
-            out.append(HeartRateWindow(t, None, None, reason))
-            continue
-        present = np.flatnonzero(grid_usable[lo:hi]) + lo  # trim held (extrapolated) values at the ends
-        bvp = pulse(grid_rgb[present[0] : present[-1] + 1], RESAMPLE_HZ)
-        bpm, quality, spectrum = heart_rate_and_spectrum(bvp, RESAMPLE_HZ)
-        if math.isnan(quality):  # flat or broken signal
-            out.append(HeartRateWindow(t, None, None, REASON_LOW_QUALITY))
-        elif quality < min_quality_db:
-            out.append(HeartRateWindow(t, None, quality, REASON_LOW_QUALITY, spectrum))
-        else:
-            out.append(HeartRateWindow(t, bpm, quality, None, spectrum))
-    return out
+    start = round((t - window_s / 2.0 - grid.t0) * RESAMPLE_HZ)
+    lo, hi = max(start, 0), min(start + n_win, len(grid.rgb))
+    if n_win - grid.usable[lo:hi].sum() > max_missing:
+        flagged = n_win - grid.measured[lo:hi].sum() <= max_missing
+        return HeartRateWindow(t, None, None, REASON_FACE_TOO_SMALL if flagged else REASON_TOO_FEW_SAMPLES)
+    present = np.flatnonzero(grid.usable[lo:hi]) + lo  # trim held (extrapolated) values at the ends
+    bvp = pulse(grid.rgb[present[0] : present[-1] + 1], RESAMPLE_HZ)
+    bpm, quality, spectrum = heart_rate_and_spectrum(bvp, RESAMPLE_HZ)
+    if math.isnan(quality):  # flat or broken signal
+        return HeartRateWindow(t, None, None, REASON_LOW_QUALITY)
+    if quality < min_quality_db:
+        return HeartRateWindow(t, None, quality, REASON_LOW_QUALITY, spectrum)
+    return HeartRateWindow(t, bpm, quality, None, spectrum)

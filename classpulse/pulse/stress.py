@@ -21,6 +21,10 @@ RISE_FRACTION = 0.15
 # The baseline comes from the first `baseline_s` seconds of accepted windows when at least this many
 # exist there (10 one-second steps of 10 s windows span >= 19 s of video); else from the whole track.
 MIN_BASELINE_WINDOWS = 10
+# A face's mean heart rate, baseline and rise flags are reported only from at least this many accepted
+# 10 s windows (1 s apart, so >= 14 s of video): one window that clears the quality gate can still be a
+# wrong peak, as on compressed webcam video; several agreeing windows rarely are.
+MIN_ACCEPTED_WINDOWS = 5
 
 
 def baseline_bpm(series: list[HeartRateWindow], *, baseline_s: float = BASELINE_S) -> float | None:

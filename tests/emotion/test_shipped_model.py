@@ -93,7 +93,7 @@ def test_accuracy_on_a_fixed_validation_slice_stays_above_floor(classifier, val_
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "classpulse.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True)
 
 
 def test_evaluate_command_reports_metrics_and_writes_predictions(tmp_path: Path, val_slice) -> None:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from classpulse.faces.crops import FER_LANDMARKS_48, aligned_crops, similarity_transform
-from tests.faces.conftest import canvas_with
+from tests.helpers.faces import canvas_with
 
 
 def test_similarity_transform_recovers_a_known_rotation_and_scale() -> None:

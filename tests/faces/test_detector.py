@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from classpulse.faces.detections import Faces, box_iou
-from tests.faces.conftest import canvas_with
+from tests.helpers.faces import canvas_with
 
 
 def test_finds_each_face_with_landmarks_inside_its_box(detector, face_photos) -> None:

@@ -18,7 +18,7 @@ from classpulse.faces.readability import (
     face_pose,
     sharpness,
 )
-from tests.faces.conftest import canvas_with
+from tests.helpers.faces import canvas_with
 
 # Depth of each landmark towards the camera, in eye distances: the nose tip stands out about 0.6 eye
 # distances in front of the eyes on an average adult head, the mouth corners about 0.1.

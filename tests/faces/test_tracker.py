@@ -7,7 +7,7 @@ import numpy as np
 
 from classpulse.faces.merge import TrackletSpan, merge_tracklets
 from classpulse.faces.tracker import FaceTracker
-from tests.faces.conftest import canvas_with
+from tests.helpers.faces import canvas_with
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

@@ -43,8 +43,23 @@ def encodings(videos_dir: Path, video_reader, tmp_path_factory) -> dict[str, Pat
     for crf in CRFS:
         path = root / f"webcam_crf{crf}.mp4"
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-i", str(lossless), "-c:v", "libx264", "-preset", "veryfast",
-             "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)],
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(lossless),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                str(crf),
+                "-pix_fmt",
+                "yuv420p",
+                str(path),
+            ],
             check=True,
         )
         out[f"crf {crf}"] = path
@@ -58,8 +73,10 @@ def test_h264_keeps_the_lossless_rate_or_withholds_it(encodings, video_reader, d
         reported = [w.bpm for w in tracked.windows if w.bpm is not None]
         results[name] = (tracked.estimate, reported)
         e = tracked.estimate
-        print(f"{name:9s} track {e.bpm} (peak {e.peak_bpm:.1f}, SNR {e.quality_db:.2f} dB) "
-              f"reported {len(reported)}/{len(tracked.windows)}")
+        print(
+            f"{name:9s} track {e.bpm} (peak {e.peak_bpm:.1f}, SNR {e.quality_db:.2f} dB) "
+            f"reported {len(reported)}/{len(tracked.windows)}"
+        )
     reference = results["lossless"][0].bpm
     assert reference is not None and len(results["lossless"][1]) >= 15
     for name, (estimate, reported) in results.items():

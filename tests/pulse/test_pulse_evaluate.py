@@ -14,7 +14,7 @@ ROI_CLIP = "rppg_roi_India_video10_forehead.avi"
 
 def _evaluate(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "evaluate", "pulse", *args],
+        [sys.executable, "-m", "cli", "evaluate", "pulse", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -7,6 +7,7 @@ import pytest
 
 from classpulse.pulse import REASON_OFF_TRACK, heart_rate_series
 from classpulse.pulse.heart_rate import SPECTRUM_BPM
+from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS
 from classpulse.pulse.tracking import (
     MIN_CONFIDENCE,
     MIN_TRACK_WINDOWS,
@@ -15,8 +16,7 @@ from classpulse.pulse.tracking import (
     track_series,
     viterbi_track,
 )
-from classpulse.summary import MIN_ACCEPTED_WINDOWS
-from tests.pulse.conftest import NOISE_KINDS, noise_trace
+from tests.helpers.pulse import NOISE_KINDS, noise_trace
 
 
 def _lobe(bpm: float, width_bpm: float = 5.0) -> np.ndarray:
@@ -117,8 +117,10 @@ def test_noise_stays_below_the_gates_in_99_percent_of_trials(duration_s: float) 
             tracks_with_mean += n_reported >= MIN_ACCEPTED_WINDOWS
             windows += sum(c is not None for c in tracked.confidence)
             reported += n_reported
-    print(f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_with_mean}/{n} with a mean, "
-          f"{tracks_reporting}/{n} tracks and {reported}/{windows} windows reported")
+    print(
+        f"{duration_s:.0f} s noise: {estimates}/{n} track estimates, {tracks_with_mean}/{n} with a mean, "
+        f"{tracks_reporting}/{n} tracks and {reported}/{windows} windows reported"
+    )
     assert estimates <= 0.01 * n and tracks_with_mean <= 0.01 * n
     assert reported <= 0.01 * windows
     assert tracks_reporting <= 0.05 * n

@@ -5,24 +5,34 @@ The standard three-face report is rendered once per module; the edge cases rende
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from classpulse.outputs import OUTPUT_FILES, write_outputs
+from classpulse.pulse import heart_rate, methods
+from classpulse.results import OUTPUT_FILES, AnalysisResult, PhotoCheck, Summary
 from reports import charts, render_html
 from reports import render as render_module
+from reports.outputs import write_outputs
+from tests.helpers.reports import FaceSpec, make_report_data
 
 
-def write_report(summary: dict, timeline: list, out: Path) -> tuple[Path, Path]:
-    """The pipeline's writer with no per-second rows: the report plus its JSON and CSV siblings."""
-    write_outputs(summary, timeline, [], out)
+def write_report(result: AnalysisResult, out: Path) -> tuple[Path, Path]:
+    """The pipeline's writer: the report plus its JSON and CSV siblings."""
+    write_outputs(result, out)
     return out / "report.html", out / "report.pdf"
+
+
+def with_face_pulse(summary: Summary, index: int, **changes) -> Summary:
+    """`summary` with fields of face `index`'s pulse replaced."""
+    faces = list(summary.faces)
+    faces[index] = replace(faces[index], pulse=replace(faces[index].pulse, **changes))
+    return replace(summary, faces=tuple(faces))
 
 
 def pdf_text(path: Path) -> str:
@@ -38,15 +48,22 @@ def sections(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def standard(tmp_path_factory, make_report):
-    summary, timeline = make_report()
+def standard(tmp_path_factory):
+    result = make_report_data()
     out = tmp_path_factory.mktemp("report")
     started = time.perf_counter()
-    html_path, pdf_path = write_report(summary, timeline, out)
+    html_path, pdf_path = write_report(result, out)
     seconds = time.perf_counter() - started
     logging.getLogger(__name__).info("standard report rendered in %.2f s", seconds)
-    return {"summary": summary, "out": out, "html_path": html_path, "pdf_path": pdf_path,
-            "html": html_path.read_text(encoding="utf-8"), "text": pdf_text(pdf_path)}
+    return {
+        "result": result,
+        "summary": result.summary,
+        "out": out,
+        "html_path": html_path,
+        "pdf_path": pdf_path,
+        "html": html_path.read_text(encoding="utf-8"),
+        "text": pdf_text(pdf_path),
+    }
 
 
 def test_writes_the_output_set_and_nothing_else(standard):
@@ -62,28 +79,59 @@ def test_pdf_is_a4_with_numbered_pages(standard):
     assert reader.metadata.title.startswith("Thermodynamics")
 
 
-@pytest.mark.parametrize("heading", [
-    "Summary", "Notable moments", "Faces at a glance", "Audience expression over time",
-    "Face 1", "Face 2", "Face 3", "Method and limitations", "Face detection and tracking",
-    "Facial expressions", "Heart rate from video", "Privacy",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Summary",
+        "Notable moments",
+        "Faces at a glance",
+        "Audience expression over time",
+        "Face 1",
+        "Face 2",
+        "Face 3",
+        "Method and limitations",
+        "Face detection and tracking",
+        "Facial expressions",
+        "Heart rate from video",
+        "Privacy",
+    ],
+)
 def test_pdf_has_section_headings(standard, heading):
     assert heading in standard["text"]
 
 
 def test_pdf_states_recording_processing_and_model_facts(standard):
     text = standard["text"]
-    for fact in ("thermo_week3.mp4", "2:05", "1280 \N{MULTIPLICATION SIGN} 720 px", "25 fps",
-                 "2025-03-14 10:22 UTC", "3 min 16 s", "version 0.1.0", "classpulse-fer 0.1.0", "66.3%",
-                 "0.63", "9f2c4e1ab37d", "facenet-pytorch MTCNN 2.6.0"):
+    for fact in (
+        "thermo_week3.mp4",
+        "2:05",
+        "1280 \N{MULTIPLICATION SIGN} 720 px",
+        "25 fps",
+        "2025-03-14 10:22 UTC",
+        "3 min 16 s",
+        "version 0.1.0",
+        "classpulse-fer 0.1.0",
+        "66.3%",
+        "0.63",
+        "9f2c4e1ab37d",
+        "facenet-pytorch MTCNN 2.6.0",
+    ):
         assert fact in text, fact
 
 
 def test_pdf_states_the_limitations(standard):
     text = standard["text"]
-    for phrase in ("Facial expressions are not feelings", "posed and web-sourced", "noisy labels",
-                   "not a medical device", "not a validated stress measure", "own baseline",
-                   "head or camera moves", "processed locally", "no face images"):
+    for phrase in (
+        "Facial expressions are not feelings",
+        "posed and web-sourced",
+        "noisy labels",
+        "not a medical device",
+        "not a validated stress measure",
+        "own baseline",
+        "head or camera moves",
+        "processed locally",
+        "no face images",
+    ):
         assert phrase in text, phrase
 
 
@@ -96,27 +144,24 @@ def test_pdf_explains_pulse_reliability_per_face(standard):
 
 
 def test_pulse_reasons_and_methods_match_the_pulse_package(standard):
-    heart_rate = pytest.importorskip("classpulse.pulse.heart_rate")
-    methods = pytest.importorskip("classpulse.pulse.methods")
     reasons = {value for name, value in vars(heart_rate).items() if name.startswith("REASON_")}
     assert reasons == set(render_module.PULSE_REASONS)
-    used = {row[3] for face in standard["summary"]["faces"] for row in face["pulse"]["series"] if row[3]}
+    used = {point.reason for face in standard["summary"].faces for point in face.pulse.series if point.reason}
     assert used <= reasons  # the fixture speaks the pipeline's vocabulary
     assert set(methods.PULSE_METHODS) <= set(render_module.PULSE_METHODS)
 
 
-def test_stress_rule_is_stated_when_the_summary_carries_it(make_report):
-    summary, timeline = make_report()
-    summary["models"]["pulse"].update(stress_rise_bpm=15.0, stress_rise_fraction=0.15, baseline_s=60)
-    html = render_html(summary, timeline)
+def test_the_stress_rule_is_stated(standard):
+    html = standard["html"]
     assert "by more than 15 bpm and more than 15%" in html and "first 60 s of reliable estimates" in html
 
 
-def test_accuracy_on_photos_of_other_people_is_stated_when_the_model_was_checked_on_them(make_report):
-    summary, timeline = make_report()
-    assert "photographs of other people" not in render_html(summary, timeline)
-    summary["models"]["emotion"]["photos"] = {"n": 364, "accuracy": 0.539, "macro_f1": 0.477}
-    html = render_html(summary, timeline)
+def test_accuracy_on_photos_of_other_people_is_stated_when_the_model_was_checked_on_them(standard):
+    summary = standard["summary"]
+    assert "photographs of other people" not in standard["html"]
+    photos = PhotoCheck(source="photos", n=364, without_face=2, accuracy=0.539, macro_f1=0.477, recall={})
+    emotion = replace(summary.models.emotion, photos=photos)
+    html = render_html(replace(summary, models=replace(summary.models, emotion=emotion)))
     assert "On 364 labelled photographs of other people" in html and "53.9%" in html and "0.48" in html
 
 
@@ -124,10 +169,14 @@ def test_pdf_states_what_could_not_be_read(standard):
     text, html = standard["text"], standard["html"]
     assert "When an expression cannot be read" in text
     flat = re.sub(r"\s+", " ", html)
-    for rule in ("under 24 px", "more than 0.35 of the eye distance", "outside 0.18\N{EN DASH}0.7 of the way",
-                 "Laplacian variance under 0.045"):
+    for rule in (
+        "under 24 px",
+        "more than 0.35 of the eye distance",
+        "outside 0.18\N{EN DASH}0.7 of the way",
+        "Laplacian variance under 0.045",
+    ):
         assert rule in flat, rule
-    overall = standard["summary"]["audience"]["unreadable_share"]
+    overall = standard["summary"].audience.unreadable_share
     assert f"For {round(100 * overall)}% of face-time the expression could not be read" in text
     face_2 = sections(html)[1]
     assert "Not readable</th><td>13% of sampled time (turned away 13%)" in face_2
@@ -138,24 +187,29 @@ def test_pdf_states_what_could_not_be_read(standard):
     assert len(hatch_ids) == len(set(hatch_ids)) == 2  # the audience mix and face 2's strip, unique ids
 
 
-def test_a_face_with_too_few_accepted_windows_says_so(make_report):
-    summary, timeline = make_report()
-    summary["models"]["pulse"]["min_accepted_windows"] = 5
-    summary["faces"][0]["pulse"].update(mean_bpm=None, baseline_bpm=None, accepted_windows=3)
-    html = render_html(summary, timeline)
+def test_a_face_with_too_few_accepted_windows_says_so(standard):
+    summary = with_face_pulse(standard["summary"], 0, mean_bpm=None, baseline_bpm=None, accepted_windows=3)
+    html = render_html(summary)
     assert "not reliable (only 3 of its windows passed the quality check)" in html
     assert "only when at least 5 windows are shown" in html
 
 
-def test_the_whole_track_estimate_is_shown_with_its_quality(make_report):
-    summary, timeline = make_report()
-    summary["faces"][0]["pulse"].update(
-        mean_bpm=None, baseline_bpm=None, accepted_windows=2, track_bpm=71.6, track_quality_db=-0.4,
-        track_min_quality_db=-1.2, track_windows=29,
+def test_the_whole_track_estimate_is_shown_with_its_quality(standard):
+    summary = with_face_pulse(
+        standard["summary"],
+        0,
+        mean_bpm=None,
+        baseline_bpm=None,
+        accepted_windows=2,
+        track_bpm=71.6,
+        track_quality_db=-0.4,
+        track_min_quality_db=-1.2,
+        track_windows=29,
     )
-    summary["faces"][1]["pulse"].update(track_bpm=None, track_quality_db=-3.4, track_min_quality_db=-1.2,
-                                        track_windows=29)
-    html = render_html(summary, timeline)
+    summary = with_face_pulse(
+        summary, 1, track_bpm=None, track_quality_db=-3.4, track_min_quality_db=-1.2, track_windows=29
+    )
+    html = render_html(summary)
     assert "72 bpm (whole track)" in html  # overview table, where the mean is missing
     assert "quality -0.4 dB, needs -1.2 dB; 29 windows averaged" in html
     assert "withheld" in html and "quality -3.4 dB, needs -1.2 dB" in html
@@ -180,10 +234,9 @@ def test_html_is_self_contained_and_has_no_face_images(standard):
     assert not re.search(r"""(src|href)\s*=|url\((?!#)|@import""", html)
 
 
-def test_zero_faces_gives_a_valid_report_saying_so(make_report, tmp_path, caplog):
-    summary, timeline = make_report(faces=())
+def test_zero_faces_gives_a_valid_report_saying_so(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
-        _, pdf_path = write_report(summary, timeline, tmp_path)
+        _, pdf_path = write_report(make_report_data(faces=()), tmp_path)
     # Nothing fetched, no CSS ignored; the HarfBuzz-subset notice is about the host's libraries, not us.
     problems = [r.getMessage() for r in caplog.records if "HarfBuzz" not in r.getMessage()]
     assert not problems
@@ -194,34 +247,39 @@ def test_zero_faces_gives_a_valid_report_saying_so(make_report, tmp_path, caplog
     assert html.count('data-chart="audience-mix"') == 1 and not sections(html)
 
 
-def test_hostile_title_and_strings_are_escaped(make_report):
-    summary, timeline = make_report(title='<script>alert("x")</script>')
-    summary["video"]["file"] = "<img src=x onerror=alert(1)>.mp4"
-    summary["faces"][1]["pulse"]["series"][0][3] = "<b>bold</b>"
-    summary["audience"]["moments"][0]["kind"] = "<i>peak</i>"
-    html = render_html(summary, timeline)
-    assert "<script>" not in html and "<img" not in html and "<b>bold" not in html and "<i>peak" not in html
+def test_hostile_title_and_file_name_are_escaped():
+    summary = make_report_data(title='<script>alert("x")</script>').summary
+    summary = replace(summary, video=replace(summary.video, file="<img src=x onerror=alert(1)>.mp4"))
+    html = render_html(summary)
+    assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
 
 
-def test_missing_optional_fields_render_with_dashes(make_report):
-    summary, timeline = make_report()
-    minimal = {
-        "video": {"file": "clip.mp4", "duration_s": 125.0},
-        "faces": [{"face_id": f["face_id"], "emotions": f["emotions"]} for f in summary["faces"]],
-    }
-    html = render_html(minimal, timeline)  # audience rebuilt from the timeline
-    assert len(sections(html)) == 3
-    assert "Method and limitations" in html and "—" in html
-    assert html.count("<polygon") > 0  # the audience mix came from the timeline
+def test_a_face_never_readable_and_a_run_without_pulse_render_with_dashes(standard):
+    summary = standard["summary"]
+    never_read = replace(
+        summary.faces[1],
+        dominant_emotion=None,
+        emotion_share=dict.fromkeys(summary.faces[1].emotion_share, 0.0),
+        confidence=replace(summary.faces[1].confidence, min=None, mean=None, median=None),
+    )
+    summary = replace(
+        summary,
+        faces=(summary.faces[0], never_read, summary.faces[2]),
+        processing=replace(summary.processing, pulse=False),
+    )
+    face_2 = sections(render_html(summary))[1]
+    assert "Dominant</th><td>—</td>" in face_2 and "min — · mean — · median —" in face_2
+    assert "Heart rate was not measured: pulse analysis was switched off for this run." in face_2
 
 
-def test_twenty_faces_one_hour_stays_bounded(make_report, face_spec):
+def test_twenty_faces_one_hour_stays_bounded():
     moods = ("happy", "neutral", "sad", "surprise")
-    faces = tuple(face_spec(60 * i, 3600 - 30 * i, mood=moods[i % 4], pulse=("good", "null")[i % 2],
-                            stress=(1500, 1700)) for i in range(20))
-    summary, timeline = make_report(duration_s=3600.0, faces=faces)
-    html = render_html(summary, timeline)
+    faces = tuple(
+        FaceSpec(60 * i, 3600 - 30 * i, mood=moods[i % 4], pulse=("good", "null")[i % 2], stress=(1500, 1700))
+        for i in range(20)
+    )
+    html = render_html(make_report_data(duration_s=3600.0, faces=faces).summary)
     assert len(sections(html)) == 20
     assert len(html) < 1_000_000  # binned: about 25 kB per face whatever the length
 
@@ -236,18 +294,17 @@ def test_atomic_write_replaces_old_report_and_leaves_no_temp_files(standard, tmp
 
     monkeypatch.setattr(render_module, "html_to_pdf", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        write_report(copy.deepcopy(standard["summary"]), [], tmp_path)
+        write_report(standard["result"], tmp_path)
     assert (tmp_path / "report.html").read_text() == "old html"
     assert (tmp_path / "report.pdf").read_bytes() == b"old pdf"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"], "no temporary files"
 
 
-def test_nothing_overflows_the_page_width(make_report):
+def test_nothing_overflows_the_page_width():
     """Tables, charts and long unbroken names stay inside the text column on every page."""
     from weasyprint import HTML
 
-    summary, timeline = make_report(title="a_very_long_file_name_without_spaces_" * 4)
-    html = render_html(summary, timeline)
+    html = render_html(make_report_data(title="a_very_long_file_name_without_spaces_" * 4).summary)
     document = HTML(string=html, base_url=render_module.TEMPLATES.as_uri() + "/").render()
 
     def boxes(box):
@@ -259,7 +316,10 @@ def test_nothing_overflows_the_page_width(make_report):
         all_boxes = list(boxes(page._page_box))
         body = next(b for b in all_boxes if getattr(b, "element_tag", None) == "body")
         right = body.content_box_x() + body.width
-        wide = [b.element_tag for b in all_boxes
-                if getattr(b, "element_tag", None) not in (None, "html", "body")
-                and b.position_x + b.margin_width() > right + 0.5]
+        wide = [
+            b.element_tag
+            for b in all_boxes
+            if getattr(b, "element_tag", None) not in (None, "html", "body")
+            and b.position_x + b.margin_width() > right + 0.5
+        ]
         assert not wide, f"page {number}: {wide}"

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from tests.service.conftest import OUTPUTS, Stack, wait_for
+from classpulse.results import OUTPUT_FILES
+from tests.helpers.service import Stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +71,7 @@ def test_upload_poll_download(stack: Stack, keys: dict[str, str], finished_job: 
         assert "Lecture 1" in html.text
         json.loads(alice.get(job["links"]["timeline_json"]).content)
     # Exactly one set of outputs, no staging left, and the upload is gone (CLASSPULSE_KEEP_UPLOADS unset).
-    assert {p.name for p in (stack.data_dir / "outputs" / job["id"]).iterdir()} == OUTPUTS
+    assert {p.name for p in (stack.data_dir / "outputs" / job["id"]).iterdir()} == set(OUTPUT_FILES)
     assert not list((stack.data_dir / "outputs").glob(".staging-*"))
     assert not (stack.data_dir / "uploads" / job["id"]).exists()
 

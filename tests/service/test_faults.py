@@ -16,7 +16,8 @@ import pytest
 import redis
 from pypdf import PdfReader
 
-from tests.service.conftest import OUTPUTS, Stack, wait_for
+from classpulse.results import OUTPUT_FILES
+from tests.helpers.service import Stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ def _upload(stack: Stack, key: str, clip: Path) -> str:
 
 def _assert_one_set_of_outputs(stack: Stack, key: str, job: dict) -> None:
     assert job["status"] == "succeeded", job
-    assert {p.name for p in (stack.data_dir / "outputs" / job["id"]).iterdir()} == OUTPUTS
+    assert {p.name for p in (stack.data_dir / "outputs" / job["id"]).iterdir()} == set(OUTPUT_FILES)
     assert not list((stack.data_dir / "outputs").glob(".staging-*"))
     with stack.client(key) as client:
         pdf = client.get(job["links"]["report_pdf"]).content
@@ -85,7 +86,7 @@ def test_sigkill_whole_worker_mid_job(stack: Stack, key: str, clip: Path, redis_
         f"\n[fault] SIGKILL worker at {running['progress']:.0f}% ({running['stage']}): "
         "re-queued by the reaper "
         f"after {requeued_after:.1f} s ({requeued['stage']}), succeeded {total:.1f} s after the kill, "
-        f"attempts={job['attempts']}, requeues={row.requeues}, outputs={sorted(OUTPUTS)}"
+        f"attempts={job['attempts']}, requeues={row.requeues}, outputs={sorted(OUTPUT_FILES)}"
     )
 
     # The killed worker's message is still unacknowledged in Redis; it would come back after the visibility

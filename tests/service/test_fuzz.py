@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.service.conftest import Stack
+from tests.helpers.service import Stack
 
 pytestmark = pytest.mark.slow
 

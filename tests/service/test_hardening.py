@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from classpulse.faces.detections import box_iou
-from classpulse.settings import Settings
-from tests.conftest import tiny_video
-from tests.service.conftest import REPO, Stack, database_url, wait_for
+from service.settings import Settings
+from tests.helpers.service import REPO, Stack, database_url, wait_for
+from tests.helpers.video import tiny_video
 
 BOUNDARY = "cp-test-boundary"
 
@@ -330,7 +330,7 @@ def test_uploads_are_owner_only(stack: Stack, key: str, clip: Path) -> None:
 def test_logs_start_up_and_audit_lines(stack: Stack, key: str, clip: Path) -> None:
     assert " INFO " in stack.log("api") and "classpulse API" in stack.log("api")
     assert "started: data in" in stack.log("api")
-    cli = [sys.executable, "-m", "classpulse.cli", "keys"]
+    cli = [sys.executable, "-m", "cli", "keys"]
     created = subprocess.run(
         [*cli, "create", "--customer", "audited"], env=stack.env, cwd=REPO, capture_output=True, text=True
     )

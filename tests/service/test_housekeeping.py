@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from classpulse.settings import Settings
+from service.settings import Settings
 from storage import crud
 from storage.db import dispose_engines, get_engine, init_db, session_scope, utcnow
 from storage.files import Layout
@@ -207,12 +207,21 @@ def test_retention_purges_old_finished_jobs_and_orphans(settings: Settings) -> N
     assert _row(settings, jobs["new_done"].id) is not None
 
 
+def test_the_orphan_sweep_reads_the_candidate_jobs_in_chunks(settings: Settings, monkeypatch) -> None:
+    monkeypatch.setattr(crud, "IDS_PER_QUERY", 2)
+    jobs = [_job(settings) for _ in range(5)]
+    with _session(settings) as session:
+        found = crud.get_jobs(session, job_ids=[job.id for job in jobs] + ["f" * 32])
+    assert sorted(found) == sorted(job.id for job in jobs)
+    assert {job.id: job.status for job in found.values()} == {job.id: "queued" for job in jobs}
+
+
 # --- the reaper -------------------------------------------------------------------------------------------
 
 
 def test_reaper_requeues_only_jobs_the_broker_lost(settings: Settings, queue) -> None:
+    from worker.enqueue import enqueue_job
     from worker.housekeeping import reap
-    from worker.jobs import enqueue_job
 
     long_ago = utcnow() - dt.timedelta(minutes=10)
     waiting = _job(settings, created_at=long_ago)
@@ -330,7 +339,7 @@ def test_keep_uploads_keeps_the_recording(settings: Settings, queue, clip: Path)
 
 
 def test_deterministic_errors_fail_at_once(settings: Settings, queue, tmp_path: Path) -> None:
-    from tests.conftest import tiny_video
+    from tests.helpers.video import tiny_video
 
     # Issue 17: a 2x2 recording was retried three times as transient, then failed as "internal error".
     tiny = tmp_path / "tiny.mp4"

@@ -12,8 +12,8 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from classpulse.settings import HARD_LIMIT_GRACE_S, Settings
-from tests.service.conftest import REPO
+from service.settings import HARD_LIMIT_GRACE_S, Settings
+from tests.helpers.service import REPO
 
 
 def test_defaults_and_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,6 +31,9 @@ def test_defaults_and_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert settings.job_time_limits(60) == (600 + 4 * 60, 600 + 4 * 60 + HARD_LIMIT_GRACE_S)
     assert settings.job_time_limits(10 * 3600) == (6 * 3600, 6 * 3600 + HARD_LIMIT_GRACE_S)
     assert settings.visibility_timeout_s > settings.job_time_limits(None)[1]
+    # One backoff for retried attempts and for database outages: doubling from 30 s, capped at 600 s.
+    assert [settings.retry_delay_s(n) for n in range(6)] == [30, 60, 120, 240, 480, 600]
+    assert Settings(retry_backoff_s=0).retry_delay_s(0) == 1.0
 
 
 def test_environment_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +87,7 @@ def test_published_message_carries_scaled_time_limits(tmp_path: Path, redis_url:
 def _keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"CLASSPULSE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "classpulse.cli", "keys", *args],
+        [sys.executable, "-m", "cli", "keys", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -1,8 +1,7 @@
 """Service subcommands of `classpulse`: serve, worker, beat, keys create/list/revoke.
 
-`classpulse.cli` calls `register(subparsers)`; every handler takes the parsed Namespace and returns an exit
-code. FastAPI, uvicorn and Celery are imported inside the handlers, so `classpulse analyze` stays light.
-Also runnable alone: `python -m classpulse.service_cli worker`.
+`cli.main` calls `register(subparsers)`; every handler takes the parsed Namespace and returns an exit code.
+FastAPI, uvicorn and Celery are imported inside the handlers, so `classpulse analyze` stays light.
 """
 
 from __future__ import annotations
@@ -23,10 +22,10 @@ def _settings():
     """The service's settings, with this process prepared for them (or None after printing why not).
 
     Files and folders the service creates hold recordings, faces and results: owner-only (umask 077).
-    `classpulse.cli` leaves the root logger at WARNING for the analysis commands; the service commands log
+    `cli.main` leaves the root logger at WARNING for the analysis commands; the service commands log
     at CLASSPULSE_LOG_LEVEL (uvicorn and Celery configure only their own loggers from it).
     """
-    from classpulse.settings import get_settings
+    from service.settings import get_settings
 
     try:
         settings = get_settings()
@@ -135,7 +134,7 @@ def _key_store(action: Callable[[Any], Any]) -> tuple[int, Any]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from classpulse.audit import audit
+    from service.audit import audit
     from storage import crud
 
     def create(session) -> tuple[str, int]:
@@ -166,7 +165,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from classpulse.audit import audit
+    from service.audit import audit
     from storage import crud
 
     code, customer_id = _key_store(lambda s: crud.revoke_api_key(s, prefix=args.prefix))

@@ -1,7 +1,8 @@
 """Service configuration: one `Settings` read from `CLASSPULSE_*` environment variables.
 
-Shared by the API (`api/`), the Celery worker and beat (`worker/`) and the job store (`storage/`). Every
-duration is in seconds unless its name says otherwise (`_minutes`, `_days`); sizes in MiB (`_mb`).
+Shared by the API (`api/`), the Celery worker and beat (`worker/`) and the service commands
+(`cli/service.py`). Every duration is in seconds unless its name says otherwise (`_minutes`, `_days`);
+sizes in MiB (`_mb`).
 """
 
 from __future__ import annotations
@@ -150,6 +151,13 @@ class Settings(BaseSettings):
     @property
     def archive_patterns(self) -> list[str]:
         return self.archive_glob.split(",")
+
+    def retry_delay_s(self, retries: int) -> float:
+        """Seconds to wait before retry number `retries + 1` (0 for the first retry): doubling from
+        `retry_backoff_s`, at least 1 s (an outage never becomes a busy loop), at most `retry_backoff_max_s`.
+
+        Used for a failed attempt of a job and for a task that cannot reach the database alike."""
+        return min(self.retry_backoff_max_s, max(1.0, self.retry_backoff_s) * 2**retries)
 
     def job_time_limits(self, duration_s: float | None) -> tuple[int, int]:
         """(soft, hard) time limits in seconds for a recording of `duration_s` s (unknown: the maximum)."""

@@ -1,6 +1,7 @@
 """Audit lines for the events an operator must be able to account for: API keys created and revoked, and
 every erasure of a job. One INFO line each on the `classpulse.audit` logger, with ids only: never a key, a
-path, a file name or a title (they can be secrets or personal data)."""
+path, a file name or a title (they can be secrets or personal data). The logger keeps the name operators
+filter on, `classpulse.audit`."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from classpulse import service_cli
+from classpulse.options import AnalysisOptions
+from cli import service
 
 EXIT_USAGE = 2
 
@@ -24,8 +25,8 @@ def _analyze(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from classpulse.pipeline import AnalysisOptions, analyze_to_dir
-    from classpulse.progress import ProgressBar
+    from cli.progress import ProgressBar
+    from reports.outputs import analyze_to_dir
 
     out_dir: Path = args.out
     created = not out_dir.exists()
@@ -37,6 +38,7 @@ def _analyze(args: argparse.Namespace) -> int:
             max_side=args.max_side,
             max_fps=args.max_fps,
             pulse=not args.no_pulse,
+            pulse_method=args.pulse_method,
             title=args.title,
         )
     except ValueError as exc:
@@ -53,14 +55,14 @@ def _analyze(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
-    if summary["video"].get("warning"):
-        print(f"classpulse: warning: {args.video.name}: {summary['video']['warning']}", file=sys.stderr)
+    if summary.video.warning:
+        print(f"classpulse: warning: {args.video.name}: {summary.video.warning}", file=sys.stderr)
     if not args.quiet:
-        p = summary["processing"]
+        p = summary.processing
         print(
-            f"{len(summary['faces'])} faces, {summary['video']['duration_s']:.1f} s of video "
-            f"in {p['wall_s']:.1f} s "
-            f"({p['realtime_factor']:.2f}x realtime) -> {out_dir}/report.pdf",
+            f"{len(summary.faces)} faces, {summary.video.duration_s:.1f} s of video "
+            f"in {p.wall_s:.1f} s "
+            f"({p.realtime_factor:.2f}x realtime) -> {out_dir}/report.pdf",
             file=sys.stderr,
         )
     return 0
@@ -68,7 +70,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _train_emotion(args: argparse.Namespace) -> int:
     from classpulse.emotion.train import TrainConfig, load_fer2013, train
-    from classpulse.progress import ProgressBar
+    from cli.progress import ProgressBar
 
     data = load_fer2013(args.data, votes=args.votes)
     defaults = TrainConfig()
@@ -149,19 +151,41 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("video", type=Path)
     analyze.add_argument("--out", type=Path, required=True, help="output folder")
     analyze.add_argument(
-        "--detect-every", type=float, default=1.0, help="seconds between re-checks of the tracked faces"
+        "--detect-every",
+        type=float,
+        default=AnalysisOptions.detect_every_s,
+        help="seconds between re-checks of the tracked faces",
     )
     analyze.add_argument(
-        "--search-every", type=float, default=5.0, help="seconds between full-frame searches for new faces"
+        "--search-every",
+        type=float,
+        default=AnalysisOptions.search_every_s,
+        help="seconds between full-frame searches for new faces",
     )
     analyze.add_argument(
-        "--emotion-every", type=float, default=0.5, help="seconds between expression samples"
+        "--emotion-every",
+        type=float,
+        default=AnalysisOptions.emotion_every_s,
+        help="seconds between expression samples",
     )
     analyze.add_argument(
-        "--max-fps", type=float, default=15.0, help="analysis frame rate cap (frames per second)"
+        "--max-fps",
+        type=float,
+        default=AnalysisOptions.max_fps,
+        help="analysis frame rate cap (frames per second)",
     )
-    analyze.add_argument("--max-side", type=int, default=1280, help="analysis resolution cap (long side, px)")
+    analyze.add_argument(
+        "--max-side",
+        type=int,
+        default=AnalysisOptions.max_side,
+        help="analysis resolution cap (long side, px)",
+    )
     analyze.add_argument("--no-pulse", action="store_true", help="skip the heart-rate estimate")
+    analyze.add_argument(
+        "--pulse-method",
+        default=AnalysisOptions.pulse_method,
+        help="pulse method: pos, chrom or green (default %(default)s)",
+    )
     analyze.add_argument("--title", help="title printed on the report")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)
@@ -221,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     evp.add_argument("--method", default="pos", help="pulse method: pos, chrom or green")
     evp.set_defaults(handler=_evaluate_pulse)
 
-    service_cli.register(sub)
+    service.register(sub)
     return parser
 
 
@@ -232,7 +256,3 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,8 +5,8 @@ A small file can still be expensive: frame pixels drive decoding memory, duratio
 
 from __future__ import annotations
 
-from classpulse.settings import Settings
 from classpulse.video.probe import InputError, VideoInfo
+from service.settings import Settings
 
 
 def check_recording(info: VideoInfo, settings: Settings) -> None:

@@ -1,0 +1,35 @@
+"""The customer-facing analysis options: the one home of their defaults.
+
+The `classpulse analyze` parser, the API's `JobCreate`/`JobOptions` and the worker take their defaults and
+their names from `AnalysisOptions`. Torch-free, so the API and the command line can import it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Intervals in seconds; `max_side` caps the analysis resolution (pixels), `max_fps` its frame rate;
+    `pulse_method` names a method of `classpulse.pulse.methods.PULSE_METHODS`."""
+
+    detect_every_s: float = 1.0
+    search_every_s: float = 5.0
+    emotion_every_s: float = 0.5
+    max_side: int = 1280
+    max_fps: float = 15.0
+    pulse: bool = True
+    pulse_method: str = "pos"
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        from classpulse.pulse.methods import get_method
+
+        if min(self.detect_every_s, self.search_every_s, self.emotion_every_s) <= 0:
+            raise ValueError("detect_every_s, search_every_s and emotion_every_s must be positive")
+        if self.max_side < 64:
+            raise ValueError("max_side must be at least 64 pixels")
+        if self.max_fps < 5:
+            raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
+        get_method(self.pulse_method)  # ValueError naming the valid methods

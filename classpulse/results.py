@@ -1,0 +1,363 @@
+"""The results of one analysis as typed records: the contract between the producer
+(`classpulse.summary.build_summary`), the report (`reports/`) and the tests, and the one place where they
+become `summary.json`, `timeline.json` and `faces.csv` (README, "Analyse a recording").
+
+A record's fields, in order, are the keys of its JSON object. Rows that are arrays in the JSON (a face's
+per-second expressions and pulse series, the timeline, the audience's per-second counts) are NamedTuples:
+named fields in Python, plain arrays in JSON. Units: seconds, pixels of the source video, bpm, dB; shares
+are fractions 0-1.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from classpulse.emotion.labels import EMOTION_LABELS
+
+#: The files of an analysis's output folder, with their media types.
+OUTPUT_FILES: dict[str, str] = {
+    "report.pdf": "application/pdf",
+    "report.html": "text/html; charset=utf-8",
+    "timeline.json": "application/json",
+    "summary.json": "application/json",
+    "faces.csv": "text/csv; charset=utf-8",
+}
+
+
+# --- one face ---------------------------------------------------------------------------------------------
+
+
+class EmotionSample(NamedTuple):
+    """A face's expression at second `t`: a label of EMOTION_LABELS, or UNREADABLE with no confidence."""
+
+    t: int
+    label: str
+    confidence: float | None
+
+
+class PulsePoint(NamedTuple):
+    """One pulse window centred at `t`: `bpm` when reported, else the `reason` it was withheld; `stress`
+    (rise over the own baseline) only when the face has a baseline; `confidence` of the tracked path."""
+
+    t: float
+    bpm: float | None
+    quality_db: float | None
+    reason: str | None
+    stress: bool | None
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A face's heart rate: mean and baseline (from enough reported windows), the whole-track estimate
+    with its quality and gate, and the window series."""
+
+    mean_bpm: float | None
+    baseline_bpm: float | None
+    accepted_windows: int
+    track_bpm: float | None
+    track_quality_db: float | None
+    track_min_quality_db: float | None
+    track_windows: int
+    series: tuple[PulsePoint, ...]
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """The classifier's probability for its label over a face's readable samples."""
+
+    min: float | None
+    mean: float | None
+    median: float | None
+
+
+@dataclass(frozen=True)
+class Face:
+    """One person's merged tracks. `box` is the median (x1, y1, x2, y2); shares, the dominant expression
+    and the confidence count readable samples only (`dominant_emotion` None: never readable)."""
+
+    face_id: int
+    box: tuple[float, float, float, float]
+    first_s: float
+    last_s: float
+    visible_s: float
+    dominant_emotion: str | None
+    emotion_share: dict[str, float]
+    unreadable_share: float
+    unreadable_reasons: dict[str, float]
+    confidence: Confidence
+    emotions: tuple[EmotionSample, ...]
+    pulse: Pulse
+
+
+# --- everyone ---------------------------------------------------------------------------------------------
+
+
+class FaceLabel(NamedTuple):
+    face_id: int
+    label: str
+
+
+class TimelineSecond(NamedTuple):
+    """timeline.json's entry for second `t`: the faces visible then, with their expression."""
+
+    t: int
+    faces: tuple[FaceLabel, ...]
+
+
+class SecondCounts(NamedTuple):
+    """How many faces showed each label (EMOTION_LABELS and UNREADABLE) at second `t`."""
+
+    t: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class MinuteShare:
+    """Shares of readable face-time in one minute [start_s, end_s), and the share not readable."""
+
+    minute: int
+    start_s: int
+    end_s: int
+    faces: int
+    share: dict[str, float]
+    unreadable_share: float
+
+
+class MomentKind(enum.StrEnum):
+    NEGATIVE_PEAK = "negative peak"
+    SURPRISE_PEAK = "surprise peak"
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A peak of negative expressions or of surprise at `t`, among `faces` readable faces."""
+
+    t: float
+    kind: MomentKind
+    share: float
+    faces: int
+
+
+@dataclass(frozen=True)
+class MomentRule:
+    negative: tuple[str, ...]
+    min_share: float
+    smoothing_s: int
+    min_separation_s: int
+    max_moments: int
+
+
+@dataclass(frozen=True)
+class Audience:
+    per_minute: tuple[MinuteShare, ...]
+    per_second: tuple[SecondCounts, ...]
+    overall_share: dict[str, float]
+    unreadable_share: float
+    moments: tuple[Moment, ...]
+    moment_rule: MomentRule
+
+
+# --- the recording, the models and the run ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Video:
+    """The probed recording; `duration_s` is what was decoded when `warning` says decoding stopped early."""
+
+    file: str
+    title: str | None
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    variable_frame_rate: bool
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    method: str
+    temperature: float
+    ece_before: float
+    ece_after: float
+
+
+@dataclass(frozen=True)
+class PhotoCheck:
+    """The expression model on labelled photos of other people, cropped by the pipeline."""
+
+    source: str
+    n: int
+    without_face: int
+    accuracy: float
+    macro_f1: float
+    recall: dict[str, float]
+
+
+@dataclass(frozen=True)
+class EmotionModel:
+    name: str
+    version: str
+    architecture: str
+    sha256: tuple[str, ...]
+    epochs_trained: tuple[int, ...]
+    precision: str
+    public_test_accuracy: float
+    macro_f1: float
+    public_test_ferplus_accuracy: float | None
+    calibration: Calibration | None
+    photos: PhotoCheck | None
+
+
+@dataclass(frozen=True)
+class DetectorModel:
+    name: str
+    version: str
+    min_confidence: float
+    min_face_px: int
+
+
+@dataclass(frozen=True)
+class TrackerModel:
+    method: str
+    search_every_s: float
+    max_misses: int
+    merge_gap_s: float
+    min_track_s: float
+
+
+@dataclass(frozen=True)
+class PulseModel:
+    """The pulse method and every rule applied to its windows (see `classpulse.pulse`)."""
+
+    method: str
+    window_s: float
+    min_quality_db: float
+    min_face_px: float
+    stress_rise_bpm: float
+    stress_rise_fraction: float
+    baseline_s: float
+    min_accepted_windows: int
+    track_quality_gate_db: tuple[tuple[int, float], ...]
+    min_track_windows: int
+    max_rate_change_bpm_per_s: float
+    min_confidence: float
+    min_confidence_own_gate: float
+
+
+@dataclass(frozen=True)
+class ReadabilityRule:
+    """When a face's expression counts as readable (`classpulse.faces.readability`)."""
+
+    max_abs_yaw: float
+    min_pitch: float
+    max_pitch: float
+    min_face_px: float
+    min_sharpness: float
+
+
+@dataclass(frozen=True)
+class Models:
+    emotion: EmotionModel
+    face_detector: DetectorModel
+    tracker: TrackerModel
+    pulse: PulseModel
+    readability: ReadabilityRule
+
+
+@dataclass(frozen=True)
+class Processing:
+    """How the run went (wall and stage seconds, memory) and the options it ran with."""
+
+    wall_s: float
+    realtime_factor: float
+    frames_analysed: int
+    analysis_fps: float
+    analysis_width: int
+    detect_every_s: float
+    search_every_s: float
+    emotion_every_s: float
+    max_side: int
+    max_fps: float
+    pulse: bool
+    peak_rss_mb: float
+    stage_s: dict[str, float]
+    started_at: str
+    classpulse_version: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """summary.json."""
+
+    video: Video
+    faces: tuple[Face, ...]
+    audience: Audience
+    models: Models
+    processing: Processing
+
+
+# --- faces.csv and the whole result -----------------------------------------------------------------------
+
+CSV_HEADER = ("t", "face_id", "emotion", *(f"p_{label}" for label in EMOTION_LABELS), "bpm", "quality_db")
+
+
+class FaceRow(NamedTuple):
+    """One faces.csv row: a face at second `t`, its 7 probabilities (None when not readable) and pulse."""
+
+    t: int
+    face_id: int
+    emotion: str
+    probabilities: tuple[float | None, ...]
+    bpm: float | None
+    quality_db: float | None
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    summary: Summary
+    timeline: tuple[TimelineSecond, ...]
+    rows: tuple[FaceRow, ...]
+
+
+# --- to JSON and CSV: the one conversion ------------------------------------------------------------------
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    """A record's fields by name, in order: the JSON object it is written as. Nested records stay records
+    (`to_json` converts each as it meets it); NamedTuple rows are already JSON arrays."""
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        raise TypeError(f"not a result record: {type(record).__name__}")
+    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+
+
+def to_json(value: Any, **dumps_options: Any) -> str:
+    """`json.dumps` for result records and anything holding them."""
+    return json.dumps(value, default=as_dict, **dumps_options)
+
+
+def summary_json(summary: Summary) -> str:
+    return to_json(summary, indent=2)
+
+
+def timeline_json(timeline: tuple[TimelineSecond, ...]) -> str:
+    return to_json(timeline, separators=(",", ":"))
+
+
+def faces_csv(rows: tuple[FaceRow, ...]) -> str:
+    """faces.csv: the header and one line per row, empty cells for None."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        cells = (row.t, row.face_id, row.emotion, *row.probabilities, row.bpm, row.quality_db)
+        writer.writerow("" if cell is None else cell for cell in cells)
+    return buf.getvalue()

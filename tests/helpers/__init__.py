@@ -1,0 +1,1 @@
+"""Helpers shared by the tests, importable (conftest.py files hold only fixtures)."""
