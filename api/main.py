@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from api import docs
 from api.metrics import LatencyMiddleware, Metrics
 from api.routes import health, images, jobs, metrics
 from classpulse import __version__
@@ -18,6 +21,9 @@ from storage.db import get_engine, init_db
 from storage.files import Layout
 
 log = logging.getLogger(__name__)
+
+#: The icon and the vendored ReDoc bundle.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Engagement reports for recorded lectures: upload a recording, download the PDF.",
         lifespan=lifespan,
+        docs_url=None,  # api.docs serves both pages with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.sqlalchemy_url)
@@ -57,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(images.router)
+    app.include_router(docs.router)
+    docs.mount_swagger_ui(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
