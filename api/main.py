@@ -9,12 +9,13 @@ from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import docs
 from api.metrics import LatencyMiddleware, Metrics
-from api.routes import health, images, jobs, metrics
+from api.routes import health, images, jobs, metrics, web
+from api.web.session import load_secret
 from classpulse import __version__
 from classpulse.settings import Settings, get_settings
 from storage.db import get_engine, init_db
@@ -22,7 +23,7 @@ from storage.files import Layout
 
 log = logging.getLogger(__name__)
 
-#: The icon and the vendored ReDoc bundle.
+#: The web page's stylesheet, script and icon, and the vendored ReDoc bundle.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         init_db(get_engine(settings.sqlalchemy_url))
         Layout(settings.data_dir).ensure()
+        app.state.web_secret = load_secret(settings)
         app.state.queue = JobQueue(settings, create_celery(settings))
         app.state.inference_limiter = anyio.CapacityLimiter(1)
         log.info(
@@ -66,8 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(images.router)
     app.include_router(docs.router)
+    app.include_router(web.router)
     docs.mount_swagger_ui(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse(web.HOME)
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
