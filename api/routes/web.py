@@ -128,12 +128,22 @@ def _job_view(job: JobPublic) -> dict[str, Any]:
         "job": job,
         "name": job.title or job.filename,
         "size": f"{job.size_bytes / 1e6:.1f} MB",
-        "duration": f"{int(duration // 60)}:{int(duration % 60):02d} min" if duration else None,
+        "duration": _duration(duration) if duration else None,
         "created": f"{created.day} {created:%b %Y, %H:%M} UTC",
         "created_iso": created.isoformat(),
         "outputs": outputs if job.status == "succeeded" else [],
         "active": job.status in ("queued", "running"),
     }
+
+
+def _duration(seconds: float) -> str:
+    """A recording's length: "6 s", "12:05 min", "1:30:00 h"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d} h" if hours else f"{minutes}:{secs:02d} min"
 
 
 def _jobs_page(session: SessionDep, customer: CustomerRef, offset: int) -> dict[str, Any]:
@@ -303,7 +313,7 @@ def delete_page(request: Request, job_id: str, web: WebSessionDep, session: Sess
         job = api_jobs.get_job(job_id, session, customer)
     except HTTPException as exc:
         return _render(request, web, "message.html.j2", exc.status_code, error=_gone(exc))
-    return _render(request, web, "delete.html.j2", **_job_view(job))
+    return _render(request, web, "delete.html.j2", view=_job_view(job))
 
 
 @router.post("/jobs/{job_id}/delete")

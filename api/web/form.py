@@ -111,11 +111,19 @@ def describe(detail: str | Sequence[dict]) -> str:
     """An API error body's `detail` as one sentence: a message as it is, or each invalid field by its label
     on this form ("Seconds between face checks: input should be greater than 0")."""
     if isinstance(detail, str):
-        return detail[:1].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
+        return _sentence(detail)
     parts = []
     for error in detail:
         name = str(error.get("loc", ["?"])[-1])
         label = CONTROLS[name].label if name in CONTROLS else name
         message = str(error.get("msg", "invalid value"))
         parts.append(f"{label}: {message[:1].lower()}{message[1:]}")
-    return "; ".join(parts) + "."
+    return _sentence("; ".join(parts))
+
+
+def _sentence(text: str) -> str:
+    """`text` with a full stop, and a capital when it starts with a plain word (never a file name's)."""
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
