@@ -27,7 +27,6 @@ from api.schemas import JobPublic
 from api.web import form
 from api.web.session import CSRF_FIELD, WebSession, WebSessionDep, keep_nonce, sign_in, sign_out
 from storage import crud
-from storage.files import OUTPUT_MEDIA_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,7 @@ templates = Jinja2Templates(
 PAGE_SIZE = 20
 HOME = "/web/"
 SIGN_IN = "/web/sign-in"
+JOBS = "/web/jobs"
 
 #: The only texts a redirect can ask a page to show (`?msg=`): never text from the URL itself.
 MESSAGES = {
@@ -50,6 +50,7 @@ MESSAGES = {
     "deleted": "The job, its recording and its reports were deleted.",
     "signed-out": "You are signed out.",
 }
+NO_SUCH_JOB = "This job does not exist: it was deleted, or it belongs to another account."
 #: What each output is called on the page.
 OUTPUT_LABELS = {
     "report.pdf": "Report (PDF)",
@@ -58,7 +59,6 @@ OUTPUT_LABELS = {
     "timeline.json": "Timeline (JSON)",
     "faces.csv": "Faces (CSV)",
 }
-assert set(OUTPUT_LABELS) == set(OUTPUT_MEDIA_TYPES)
 
 #: Pages hold a CSRF token and personal data: nothing but this origin, never framed, never cached.
 PAGE_HEADERS = {
@@ -78,11 +78,11 @@ def _wants_json(request: Request) -> bool:
 
 
 def _render(
-    request: Request, web: WebSession, name: str, status_code: int = 200, **context: Any
+    request: Request, web: WebSession, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     response = templates.TemplateResponse(
         request,
-        name,
+        template,
         {
             "customer": web.customer,
             "csrf_field": CSRF_FIELD,
@@ -120,9 +120,11 @@ def _error(exc: HTTPException | RequestValidationError) -> tuple[int, Any, str]:
 
 
 def _job_view(job: JobPublic) -> dict[str, Any]:
-    """What a job card shows, beyond the job itself."""
-    created = job.created_at.replace(tzinfo=job.created_at.tzinfo or dt.UTC)
-    outputs = [(OUTPUT_LABELS[name], f"{HOME}jobs/{job.id}/{name}") for name in OUTPUT_LABELS]
+    """What a job card shows, beyond the job itself (`job` made with the web page's link prefix)."""
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=dt.UTC)
+    created = created.astimezone(dt.UTC)
+    links = job.links.model_dump()
+    outputs = [(label, links[name.replace(".", "_")]) for name, label in OUTPUT_LABELS.items()]
     duration = job.video.duration_s if job.video else None
     return {
         "job": job,
@@ -148,7 +150,7 @@ def _duration(seconds: float) -> str:
 
 def _jobs_page(session: SessionDep, customer: CustomerRef, offset: int) -> dict[str, Any]:
     jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=PAGE_SIZE, offset=offset)
-    views = [_job_view(JobPublic.from_job(job, prefix=f"{HOME}jobs")) for job in jobs]
+    views = [_job_view(JobPublic.from_job(job, prefix=JOBS)) for job in jobs]
     return {
         "jobs": views,
         "count": count,
@@ -309,11 +311,10 @@ def jobs_json(
 def delete_page(request: Request, job_id: str, web: WebSessionDep, session: SessionDep) -> HTMLResponse:
     """Asks before anything is erased (a page, so it needs no script)."""
     customer = _signed_in(request, web)
-    try:
-        job = api_jobs.get_job(job_id, session, customer)
-    except HTTPException as exc:
-        return _render(request, web, "message.html.j2", exc.status_code, error=_gone(exc))
-    return _render(request, web, "delete.html.j2", view=_job_view(job))
+    row = crud.get_job(session, job_id=job_id, customer_id=customer.id)
+    if row is None:
+        return _render(request, web, "message.html.j2", status.HTTP_404_NOT_FOUND, error=NO_SUCH_JOB)
+    return _render(request, web, "delete.html.j2", view=_job_view(JobPublic.from_job(row, prefix=JOBS)))
 
 
 @router.post("/jobs/{job_id}/delete")
@@ -354,5 +355,5 @@ def download(
 def _gone(exc: HTTPException) -> str:
     """The API's error in words; "job not found" says why a job can be missing."""
     if exc.status_code == status.HTTP_404_NOT_FOUND and exc.detail == "job not found":
-        return "This job does not exist: it was deleted, or it belongs to another account."
+        return NO_SUCH_JOB
     return form.describe(str(exc.detail))

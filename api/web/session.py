@@ -81,8 +81,13 @@ class WebSession:
         return csrf_token(self.secret, self.nonce, self.api_key)
 
     def check_csrf(self, submitted: str | None) -> None:
-        """403 unless `submitted` is this session's token (constant-time compare)."""
-        if self.new_nonce or not submitted or not hmac.compare_digest(submitted, self.token):
+        """403 unless `submitted` is this session's token (constant-time compare, as bytes: any text may
+        arrive)."""
+        if (
+            self.new_nonce
+            or not submitted
+            or not hmac.compare_digest(submitted.encode(), self.token.encode())
+        ):
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=EXPIRED_FORM)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from api.routes.web import templates
+from api.routes.web import OUTPUT_LABELS, templates
 from api.schemas import JobCreate
 from api.web.form import CONTROLS, Control, api_fields, describe
+from storage.files import OUTPUT_MEDIA_TYPES
 
 
 def test_the_form_offers_every_upload_option_of_the_api() -> None:
@@ -14,6 +15,10 @@ def test_the_form_offers_every_upload_option_of_the_api() -> None:
     detect = CONTROLS["detect_every_s"]
     assert (detect.default, detect.min, detect.max) == (1.0, 0.1, 60)
     assert CONTROLS["title"].max_length == 200
+
+
+def test_the_page_names_every_output() -> None:
+    assert set(OUTPUT_LABELS) == set(OUTPUT_MEDIA_TYPES)
 
 
 def test_a_post_becomes_the_api_fields() -> None:

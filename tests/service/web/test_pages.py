@@ -108,7 +108,7 @@ def test_forms_without_their_csrf_token_are_refused(stack: Stack, keys: dict[str
 
     alice, bob = sign_in(stack, keys["alice"]), sign_in(stack, keys["bob"])
     bobs_token = csrf_token(bob, "/web/")
-    for token in ("", "forged", bobs_token):  # missing, made up, another session's
+    for token in ("", "forged", "förged", bobs_token):  # missing, made up, not ASCII, another session's
         response = upload(alice, clip, {"csrf_token": token, "title": "forged"})
         assert response.status_code == 403 and "This form has expired" in response.text
     with stack.client(keys["alice"]) as api:
