@@ -5,19 +5,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
+from api import docs
 from api.metrics import LatencyMiddleware, Metrics
-from api.routes import health, images, jobs, metrics
+from api.routes import health, images, jobs, metrics, web
+from api.web.session import load_secret
 from classpulse import __version__
 from service.settings import Settings, get_settings
 from storage.db import get_engine, init_db
 from storage.files import Layout
 
 log = logging.getLogger(__name__)
+
+#: The web page's stylesheet, script and icon, and the vendored ReDoc bundle.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         init_db(get_engine(settings.sqlalchemy_url))
         Layout(settings.data_dir).ensure()
+        app.state.web_secret = load_secret(settings)
         app.state.queue = JobQueue(settings, create_celery(settings))
         app.state.inference_limiter = anyio.CapacityLimiter(1)
         log.info(
@@ -49,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Engagement reports for recorded lectures: upload a recording, download the PDF.",
         lifespan=lifespan,
+        docs_url=None,  # api.docs serves both pages with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.sqlalchemy_url)
@@ -57,6 +67,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(images.router)
+    app.include_router(docs.router)
+    app.include_router(web.router)
+    docs.mount_swagger_ui(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse(web.HOME)
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

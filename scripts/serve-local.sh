@@ -64,6 +64,7 @@ pids+=($!)
 for _ in $(seq 100); do listening "$HOST" "$PORT" && break; sleep 0.2; done
 cat <<MSG
 Classpulse is running
+  web page: http://$HOST:$PORT/   (sign in with an API key)
   API:      http://$HOST:$PORT   (OpenAPI docs: http://$HOST:$PORT/docs)
   data:     $CLASSPULSE_DATA_DIR (logs in logs/)
   API key:  ${CP[*]} keys create --customer NAME

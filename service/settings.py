@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Grace between the soft time limit (the task can clean up) and the hard one (the child is killed).
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # A client that sends nothing for this long is cut off (408) instead of holding a connection and a file.
     upload_idle_timeout_s: float = Field(default=60, gt=0)
     keep_uploads: bool = False
+    # Web page: the key that signs its CSRF tokens (unset: a random one kept in <data_dir>/web-secret, shared
+    # by every API process on that data directory), and whether its cookies are Secure (unset: when the
+    # request came over https, as seen through the proxy headers).
+    web_secret: SecretStr | None = None
+    web_secure_cookies: bool | None = None
 
     # Worker and job limits. The soft limit of one job is base + per_video_s * duration, capped at max.
     worker_concurrency: int = Field(default=1, ge=1)
@@ -85,10 +90,17 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().resolve()
 
-    @field_validator("archive_dir", mode="before")
+    @field_validator("archive_dir", "web_secret", "web_secure_cookies", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("web_secret", mode="after")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("CLASSPULSE_WEB_SECRET must be at least 32 characters")
+        return value
 
     @field_validator("database_url", mode="after")
     @classmethod

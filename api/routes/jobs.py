@@ -6,6 +6,7 @@ import enum
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,27 @@ async def create_job(
     """Upload one recording (multipart field `file`) with optional analysis options as form fields.
 
     The body is streamed to disk; the recording is probed before it is accepted."""
+    job = await receive_upload(
+        request, customer_id=customer.id, settings=settings, layout=layout, queue=queue
+    )
+    public = JobPublic.from_job(job)
+    response.headers["Location"] = public.links.job
+    return public
+
+
+async def receive_upload(
+    request: Request,
+    *,
+    customer_id: int,
+    settings: Settings,
+    layout: Layout,
+    queue: JobQueue,
+    to_options: Callable[[dict[str, str]], dict[str, str]] = dict,
+) -> Job:
+    """Receive, check and accept one upload; `to_options` turns the received text fields into `JobCreate`'s
+    (the web page checks its CSRF token and maps its form controls there, so both share every check).
+
+    Raises `HTTPException` (408, 413, 415, 422) or `RequestValidationError` (bad options)."""
     from classpulse.video.probe import InputError, probe
     from service.limits import check_recording
 
@@ -87,7 +109,7 @@ async def create_job(
             limit_message=limit,
         )
         try:
-            options = JobCreate.model_validate(form.fields)
+            options = JobCreate.model_validate(to_options(form.fields))
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
         assert form.path is not None
@@ -98,12 +120,12 @@ async def create_job(
         except InputError as exc:  # probe's reasons name the file, never our storage path
             raise HTTPException(status_code=422, detail=str(exc)) from None
         video = info.facts()
-        job = await run_in_threadpool(
+        return await run_in_threadpool(
             _accept,
             settings=settings,
             layout=layout,
             queue=queue,
-            customer_id=customer.id,
+            customer_id=customer_id,
             upload=form.path,
             filename=form.filename or "upload",
             size_bytes=form.size,
@@ -112,9 +134,6 @@ async def create_job(
         )
     finally:
         await run_in_threadpool(shutil.rmtree, incoming, True)
-    public = JobPublic.from_job(job)
-    response.headers["Location"] = public.links.job
-    return public
 
 
 def _accept(
