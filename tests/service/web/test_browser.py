@@ -3,7 +3,7 @@ Redis and SQLite: sign in, upload a shared clip with the progress bar, watch the
 download the PDF, delete the job; keyboard only; without JavaScript; /docs and /redoc offline.
 
 axe-core checks every page of the flow (WCAG 2.x A/AA: labels, contrast, landmarks, lang; and best
-practices), and every page is photographed (`screenshots` in conftest.py says where).
+practices), and every page is photographed (the `screenshots` fixture in conftest.py says where).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import Stack
-from tests.service.web.conftest import Browser
+from tests.helpers.service import Stack
+from tests.helpers.web import Browser
 
 pytestmark = pytest.mark.slow
 

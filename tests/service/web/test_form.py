@@ -7,7 +7,7 @@ import re
 from api.routes.web import OUTPUT_LABELS, templates
 from api.schemas import JobCreate
 from api.web.form import CONTROLS, Control, api_fields, describe
-from storage.files import OUTPUT_MEDIA_TYPES
+from classpulse.results import OUTPUT_FILES
 
 
 def test_the_form_offers_every_upload_option_of_the_api() -> None:
@@ -18,7 +18,7 @@ def test_the_form_offers_every_upload_option_of_the_api() -> None:
 
 
 def test_the_page_names_every_output() -> None:
-    assert set(OUTPUT_LABELS) == set(OUTPUT_MEDIA_TYPES)
+    assert set(OUTPUT_LABELS) == set(OUTPUT_FILES)
 
 
 def test_a_post_becomes_the_api_fields() -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.web.form import describe
-from tests.service.conftest import Stack
-from tests.service.web.conftest import csrf_token, sign_in
+from tests.helpers.service import Stack
+from tests.helpers.web import csrf_token, sign_in
 
 pytestmark = pytest.mark.slow
 
