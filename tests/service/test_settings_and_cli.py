@@ -118,7 +118,7 @@ def test_keys_list_shows_no_secret_and_revoke_locks_the_key_out(tmp_path: Path) 
     assert [k["customer"] for k in listed] == ["acme", "globex"]
     assert all(k["revoked_at"] is None and k["prefix"] in keys[i] for i, k in enumerate(listed))
     only_acme = _keys(tmp_path, "list", "--customer", "acme").stdout
-    assert keys[0].split("_")[2] not in only_acme and "globex" not in only_acme
+    assert keys[0].split("_", 2)[2] not in only_acme and "globex" not in only_acme
 
     assert _keys(tmp_path, "revoke", listed[0]["prefix"]).returncode == 0
     again = _keys(tmp_path, "revoke", listed[0]["prefix"])
