@@ -131,7 +131,11 @@ def _evaluate_pulse(args: argparse.Namespace) -> int:
 
     try:
         report = evaluate_pulse(
-            args.video, truth=args.truth, whole_frame=args.whole_frame, method=args.method
+            args.video,
+            truth=args.truth,
+            whole_frame=args.whole_frame,
+            method=args.method,
+            max_fps=args.max_fps,
         )
     except (InputError, ValueError) as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
@@ -243,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     evp.add_argument("--truth", help="reference bpm, or a ground-truth CSV with a row for this file")
     evp.add_argument("--whole-frame", action="store_true", help="the whole frame is skin (skin-only clips)")
     evp.add_argument("--method", default="pos", help="pulse method: pos, chrom or green")
+    evp.add_argument(
+        "--max-fps",
+        type=float,
+        default=AnalysisOptions.max_fps,
+        help="frame rate cap of the analysis and the pulse trace (default %(default)s)",
+    )
     evp.set_defaults(handler=_evaluate_pulse)
 
     service.register(sub)

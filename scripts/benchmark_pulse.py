@@ -1,10 +1,11 @@
 """Run `classpulse evaluate pulse` over every shared clip with a reference heart rate and print a table.
 
-    PYTHONPATH=. .venv/bin/python scripts/benchmark_pulse.py [--videos ../shared/data/videos]
-    PYTHONPATH=. .venv/bin/python scripts/benchmark_pulse.py --synthetic /tmp/lecture [--faces DIR]
+    PYTHONPATH=. .venv/bin/python scripts/benchmark_pulse.py [--videos ../shared/data/videos] [--max-fps 30]
+    PYTHONPATH=. .venv/bin/python scripts/benchmark_pulse.py --synthetic DIR [--faces DIR] [--max-fps 30]
 
 The selfie is analysed as a tracked face; the skin-only ROI clips with --whole-frame. Each clip runs in
-its own `classpulse` process, exactly as a user would run it. With --synthetic, a 60 s synthetic lecture
+its own `classpulse` process, exactly as a user would run it, at the analysis frame rate cap `--max-fps`
+(default: the product's). With --synthetic, a 60 s synthetic lecture
 (tests/synthetic_video.py: three faces at 66 / 78 / 90 bpm, 1 % pulse, H.264 crf 23, the third face gone
 from 20 s to 30 s) is built in that folder, analysed with `classpulse analyze`, and each face's share of
 visible seconds with a reported rate and their error are printed.
@@ -18,6 +19,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from classpulse.options import AnalysisOptions
 
 GROUND_TRUTH = (("rppg_selfie_ground_truth.csv", False), ("rppg_roi_ground_truth.csv", True))
 
@@ -36,7 +39,7 @@ SYNTHETIC = {
 SYNTHETIC_CRF = 23
 
 
-def synthetic(folder: Path, faces: Path) -> None:
+def synthetic(folder: Path, faces: Path, max_fps: float) -> None:
     """Build, analyse and score the synthetic lecture (see the module docstring)."""
     import numpy as np
 
@@ -44,9 +47,18 @@ def synthetic(folder: Path, faces: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     truth = build_synthetic_lecture(folder / "lecture.mp4", faces, crf=SYNTHETIC_CRF, **SYNTHETIC)
-    analyze = ["analyze", str(folder / "lecture.mp4"), "--out", str(folder / "report"), "--quiet"]
+    report = folder / f"report-{max_fps:g}fps"
+    analyze = [
+        "analyze",
+        str(folder / "lecture.mp4"),
+        "--out",
+        str(report),
+        "--quiet",
+        "--max-fps",
+        str(max_fps),
+    ]
     subprocess.run([sys.executable, "-m", "cli", *analyze], check=True)
-    summary = json.loads((folder / "report" / "summary.json").read_text())
+    summary = json.loads((report / "summary.json").read_text())
     tiles = np.array([f.tile_box for f in truth.faces], dtype=float)
     print(
         "| face | truth | track estimate (quality / gate dB) | visible s | reported s | share | MAE | "
@@ -78,9 +90,12 @@ def main() -> int:
     parser.add_argument("--videos", type=Path, default=Path("../shared/data/videos"))
     parser.add_argument("--synthetic", type=Path, help="build and score the synthetic lecture in this folder")
     parser.add_argument("--faces", type=Path, default=Path("../shared/data/faces/images"))
+    parser.add_argument(
+        "--max-fps", type=float, default=AnalysisOptions.max_fps, help="analysis frame rate cap"
+    )
     args = parser.parse_args()
     if args.synthetic:
-        synthetic(args.synthetic, args.faces)
+        synthetic(args.synthetic, args.faces, args.max_fps)
         return 0
     rows = []
     for truth_name, whole_frame in GROUND_TRUTH:
@@ -97,6 +112,8 @@ def main() -> int:
                 str(args.videos / name),
                 "--truth",
                 str(truth),
+                "--max-fps",
+                str(args.max_fps),
             ]
             done = subprocess.run(command + ["--whole-frame"] * whole_frame, capture_output=True, text=True)
             if done.returncode != 0:

@@ -38,6 +38,17 @@ def test_whole_frame_skin_clip_gives_series_track_estimate_and_error(videos_dir:
     assert report["coverage"] == pytest.approx(len(reported) / report["windows"], abs=1e-3)
 
 
+def test_max_fps_caps_the_pulse_trace_rate(videos_dir: Path) -> None:
+    # The ROI clip is 15 fps: at a 7.5 fps cap every other frame feeds the trace, and the same windows
+    # are analysed (the trace is resampled onto one grid whatever its rate).
+    result = _evaluate(str(videos_dir / ROI_CLIP), "--whole-frame", "--max-fps", "7.5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["max_fps"] == 7.5
+    assert report["windows"] >= 25 and report["track_windows"] >= 15
+    assert report["track_bpm"] is None or abs(report["track_bpm"] - 80.657) <= 5.0
+
+
 @pytest.mark.parametrize(
     ("make", "extra"),
     [
@@ -45,8 +56,9 @@ def test_whole_frame_skin_clip_gives_series_track_estimate_and_error(videos_dir:
         (lambda p: p.write_text("not a video"), ()),
         (None, ("--truth", "sixty")),
         (None, ("--method", "ica")),
+        (None, ("--max-fps", "2")),
     ],
-    ids=["missing", "text", "bad-truth", "bad-method"],
+    ids=["missing", "text", "bad-truth", "bad-method", "bad-max-fps"],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, make, extra: tuple[str, ...]) -> None:
     video = tmp_path / "clip.mp4"
