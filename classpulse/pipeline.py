@@ -15,11 +15,12 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import multiprocessing
 import resource
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import cv2
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from classpulse import __version__
+from classpulse.chunks import ID_STRIDE, Chunk, ChunkResult, plan_chunks, stitch, touches_border, whole
 from classpulse.emotion.classifier import EmotionClassifier, precision_name
 from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
@@ -66,7 +68,7 @@ from classpulse.video.probe import VideoInfo
 
 log = logging.getLogger(__name__)
 
-__all__ = ["analyze", "classify_image"]
+__all__ = ["analyze", "analyze_chunk", "analyze_in_chunks", "classify_image", "combine_chunks"]
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,9 @@ class _StreamingAnalysis:
         fps: float,
         width: int,
         clock: StageClock,
+        chunk: Chunk,
     ):
-        self.options, self.models, self.clock = options, models, clock
+        self.options, self.models, self.clock, self.chunk = options, models, clock, chunk
         self.to_source = info.width / width
         self.detect_every = _every(options.detect_every_s, fps)
         self.search_every = _every(options.search_every_s, fps)
@@ -161,7 +164,8 @@ class _StreamingAnalysis:
         self.tracker = FaceTracker()
         self.cuts = SceneCutDetector()
         self.next_search = 0  # frame index of the next full search
-        self.live: dict[int, TrackRecord] = {}
+        self.live: dict[int, TrackRecord] = {}  # by the tracker's id; records get chunk-unique ids
+        self.id_base = chunk.index * ID_STRIDE
         self.done: list[TrackRecord] = []
         # Expression samples are classified on a worker thread (torch releases the GIL), so the classifier
         # runs on the second core while this thread tracks the next frames; oldest first.
@@ -194,7 +198,9 @@ class _StreamingAnalysis:
             return
         with self.clock("skin"):
             rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
-            records = [self.live.setdefault(tid, TrackRecord(tid)) for tid in faces.track_id.tolist()]
+            records = [
+                self.live.setdefault(tid, TrackRecord(self.id_base + tid)) for tid in faces.track_id.tolist()
+            ]
             for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
                 record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
         if frame.index % self.emotion_every == 0:
@@ -244,23 +250,27 @@ class _StreamingAnalysis:
             record = self.live.pop(tid, None)
             if record is None:
                 continue
-            if self.options.pulse:
+            if not self.options.pulse:
+                record.drop_trace()
+            elif not touches_border(self.chunk, record.first_s, record.last_s):
                 with self.clock("pulse"):
-                    record.pulse = self._pulse(record)
-            record.drop_trace()
+                    add_pulse(record, self.options)
             self.done.append(record)
 
-    def _pulse(self, record: TrackRecord) -> list:
-        return heart_rate_series(
-            record.rgb,
-            record.frame_times,
-            method=self.options.pulse_method,
-            valid=record.face_px >= MIN_FACE_PX,
-        )
+
+def add_pulse(record: TrackRecord, options: AnalysisOptions) -> None:
+    """Compute a finished tracklet's pulse windows from its skin-colour trace, then free the trace."""
+    record.pulse = heart_rate_series(
+        record.rgb,
+        record.frame_times,
+        method=options.pulse_method,
+        valid=record.face_px >= MIN_FACE_PX,
+    )
+    record.drop_trace()
 
 
 def _models_info(
-    models: _Models, options: AnalysisOptions, tracker: FaceTracker, frame_short_side: int
+    models: _Models, options: AnalysisOptions, tracker_max_misses: int, frame_short_side: int
 ) -> Models:
     """Names, versions and settings of every model and rule, as the report's methodology states them."""
     manifest = models.classifier.manifest
@@ -293,7 +303,7 @@ def _models_info(
                 "between them; Hungarian association"
             ),
             search_every_s=options.search_every_s,
-            max_misses=tracker.max_misses,
+            max_misses=tracker_max_misses,
             merge_gap_s=MAX_GAP_S,
             min_track_s=MIN_TRACK_S,
         ),
@@ -317,16 +327,48 @@ def _models_info(
 
 
 def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | None = None) -> AnalysisResult:
-    """Analyse a probed recording -> its summary, timeline and faces.csv rows (see `build_summary`)."""
-    started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    """Analyse a probed recording in one pass -> its summary, timeline and faces.csv rows."""
+    chunk = whole(analysis_rate(info, cap=options.max_fps))
+    return combine_chunks(info, options, [analyze_chunk(info, options, chunk, on_progress)], on_progress)
+
+
+def analyze_in_chunks(
+    info: VideoInfo,
+    options: AnalysisOptions,
+    chunk_s: float,
+    workers: int,
+    on_progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse a recording as chunks of `chunk_s` seconds in `workers` processes, then stitch them: the
+    same persons and, within the tracker's detection schedule, the same results as `analyze`.
+
+    Processes are spawned, not forked: a forked child of a process that already ran torch can hang."""
+    chunks = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)
+    context = multiprocessing.get_context("spawn")
+    results = []
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        futures = [pool.submit(analyze_chunk, info, options, chunk) for chunk in chunks]
+        for future in as_completed(futures):
+            results.append(future.result())
+            if on_progress:
+                on_progress(Stage.ANALYSING, len(results) / len(chunks))
+    return combine_chunks(info, options, results, on_progress)
+
+
+def analyze_chunk(
+    info: VideoInfo, options: AnalysisOptions, chunk: Chunk, on_progress: Progress | None = None
+) -> ChunkResult:
+    """Stream one chunk's frames (`classpulse.chunks`) through detection, tracking, skin colour and
+    expressions; `on_progress` gets the fraction of this chunk done."""
+    started = time.time()
     clock = StageClock()
     with clock("load models"):
         models = _load_models()
-    fps = analysis_rate(info, cap=options.max_fps)
-    width, height = analysis_size(info, options.max_side)
-    state = _StreamingAnalysis(info, options, models, fps, width, clock)
-    frames = iter_frames(info, fps=fps, max_side=options.max_side)
+    width, _ = analysis_size(info, options.max_side)
+    state = _StreamingAnalysis(info, options, models, chunk.fps, width, clock, chunk)
+    frames = iter_frames(info, fps=chunk.fps, max_side=options.max_side, first=chunk.first, count=chunk.count)
+    span_s = min(chunk.end_s, info.duration_s) - chunk.first / chunk.fps
+    last_index = chunk.first - 1
     try:
         while True:
             with clock("decode"):
@@ -334,19 +376,55 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
             if frame is None:
                 break
             state.process(frame)
+            last_index = frame.index
             if on_progress and frame.index % 10 == 0:
-                on_progress(Stage.ANALYSING, min(frame.t / info.duration_s, 1.0))
+                on_progress(Stage.ANALYSING, min((frame.index - chunk.first) / chunk.fps / span_s, 1.0))
         records = state.finish()
     finally:
         state.worker.shutdown(cancel_futures=True)
+    return ChunkResult(
+        chunk=chunk,
+        records=records,
+        frames=max(0, last_index + 1 - chunk.start),
+        decoded_end_s=(last_index + 1) / chunk.fps,
+        stage_s=clock.seconds,
+        started=started,
+        finished=time.time(),
+        peak_rss_mb=_peak_rss_mb(),
+    )
+
+
+def combine_chunks(
+    info: VideoInfo,
+    options: AnalysisOptions,
+    results: list[ChunkResult],
+    on_progress: Progress | None = None,
+) -> AnalysisResult:
+    """Chunk results -> the recording's summary, timeline and faces.csv rows (see `build_summary`): tracks
+    stitched across chunk borders, pulses of the border tracks computed on their joined traces, tracklets
+    merged into faces."""
     if on_progress:
-        on_progress(Stage.SUMMARISING, 1.0)
+        on_progress(Stage.SUMMARISING, 0.0)
+    clock = StageClock()
+    for result in results:
+        for stage, seconds in result.stage_s.items():
+            clock.seconds[stage] = clock.seconds.get(stage, 0.0) + seconds
+    with clock("load models"):
+        models = _load_models()
+    records = stitch(results)
+    with clock("pulse"):
+        for record in records:
+            if record.has_trace:
+                add_pulse(record, options)
     face_of = merge_tracklets([r.span() for r in records])
-    wall_s = time.perf_counter() - started
+    fps = results[0].chunk.fps
+    width, height = analysis_size(info, options.max_side)
+    started = min(r.started for r in results)
+    wall_s = time.time() - started
     processing = Processing(
         wall_s=round(wall_s, 2),
         realtime_factor=round(info.duration_s / wall_s, 3),
-        frames_analysed=state.frames,
+        frames_analysed=sum(r.frames for r in results),
         analysis_fps=round(fps, 3),
         analysis_width=width,
         detect_every_s=options.detect_every_s,
@@ -355,20 +433,26 @@ def analyze(info: VideoInfo, options: AnalysisOptions, on_progress: Progress | N
         max_side=options.max_side,
         max_fps=options.max_fps,
         pulse=options.pulse,
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        peak_rss_mb=round(max([r.peak_rss_mb for r in results] + [_peak_rss_mb()]), 1),
         stage_s=clock.rounded(),
-        started_at=started_at,
+        started_at=dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         classpulse_version=__version__,
     )
+    if on_progress:
+        on_progress(Stage.SUMMARISING, 1.0)
     return build_summary(
         info,
         options,
         records,
         face_of,
         processing=processing,
-        models=_models_info(models, options, state.tracker, min(width, height)),
-        decoded_s=state.frames / fps,
+        models=_models_info(models, options, FaceTracker().max_misses, min(width, height)),
+        decoded_s=max(r.decoded_end_s for r in results),
     )
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def classify_image(rgb: np.ndarray) -> list[dict]:

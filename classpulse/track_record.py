@@ -53,6 +53,48 @@ class TrackRecord:
         self._rgb = array("f")
 
     @property
+    def has_trace(self) -> bool:
+        """Whether the skin-colour trace is still held (its pulse not yet computed)."""
+        return len(self._rgb) > 0
+
+    def since(self, t: float) -> TrackRecord | None:
+        """A copy without the frames and expression samples before `t` s; None if nothing is left."""
+        keep = self.frame_times >= t
+        if keep.all():
+            return self
+        if not keep.any():
+            return None
+        samples = self.emotion_times >= t
+        return TrackRecord(
+            self.track_id,
+            _times=array("d", self.frame_times[keep]),
+            _boxes=array("f", self.boxes[keep].ravel()),
+            _rgb=array("f", self.rgb[keep].ravel()) if self.has_trace else array("f"),
+            _face_px=array("f", self.face_px[keep]),
+            _emotion_times=array("d", self.emotion_times[samples]),
+            _emotion_probs=array("f", self.emotion_probs[samples].ravel()),
+            _emotion_reason=array("B", self.emotion_reason[samples]),
+        )
+
+    def joined(self, later: TrackRecord) -> TrackRecord:
+        """This record followed by `later` (which starts after it ends), under this record's id. Both must
+        still hold their skin-colour trace, or neither (no pulse): a pulse is computed on the whole trace."""
+        if self.has_trace != later.has_trace:
+            raise ValueError("join two records with their traces, or two without")
+        traced = self.has_trace
+        return TrackRecord(
+            self.track_id,
+            pulse=self.pulse + later.pulse,
+            _times=self._times + later._times,
+            _boxes=self._boxes + later._boxes,
+            _rgb=self._rgb + later._rgb if traced else array("f"),
+            _face_px=self._face_px + later._face_px,
+            _emotion_times=self._emotion_times + later._emotion_times,
+            _emotion_probs=self._emotion_probs + later._emotion_probs,
+            _emotion_reason=self._emotion_reason + later._emotion_reason,
+        )
+
+    @property
     def frame_times(self) -> np.ndarray:
         """(n,) seconds."""
         return np.array(self._times, dtype=np.float64)
@@ -96,6 +138,10 @@ class TrackRecord:
     def first_s(self) -> float:
         return self._times[0]
 
+    @property
+    def last_s(self) -> float:
+        return self._times[-1]
+
     def span(self) -> TrackletSpan:
         boxes = self.boxes
-        return TrackletSpan(self.track_id, self.first_s, self._times[-1], boxes[0], boxes[-1])
+        return TrackletSpan(self.track_id, self.first_s, self.last_s, boxes[0], boxes[-1])

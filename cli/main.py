@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from classpulse.chunks import CHUNK_OVERLAP_S, DEFAULT_CHUNK_MINUTES
 from classpulse.options import AnalysisOptions
 from cli import service
 
@@ -41,12 +42,18 @@ def _analyze(args: argparse.Namespace) -> int:
             pulse_method=args.pulse_method,
             title=args.title,
         )
+        if args.workers < 1:
+            raise ValueError("--workers must be at least 1")
+        if args.chunk_minutes * 60 <= CHUNK_OVERLAP_S:
+            raise ValueError(f"--chunk-minutes must be longer than the {CHUNK_OVERLAP_S:g} s chunk overlap")
     except ValueError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
     bar = None if args.quiet else ProgressBar()
     try:
-        summary = analyze_to_dir(info, out_dir, options, on_progress=bar)
+        summary = analyze_to_dir(
+            info, out_dir, options, on_progress=bar, workers=args.workers, chunk_minutes=args.chunk_minutes
+        )
     except InputError as exc:
         if created and out_dir.exists() and not any(out_dir.iterdir()):
             out_dir.rmdir()
@@ -189,6 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--pulse-method",
         default=AnalysisOptions.pulse_method,
         help="pulse method: pos, chrom or green (default %(default)s)",
+    )
+    analyze.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes: with more than 1, a recording longer than --chunk-minutes is analysed in chunks",
+    )
+    analyze.add_argument(
+        "--chunk-minutes",
+        type=float,
+        default=DEFAULT_CHUNK_MINUTES,
+        help="chunk length with --workers (minutes)",
     )
     analyze.add_argument("--title", help="title printed on the report")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")

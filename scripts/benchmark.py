@@ -10,6 +10,8 @@ and pulse error, so a faster pipeline can be checked for lost quality. Time on a
     .venv/bin/python scripts/benchmark.py --cases gallery720
     CLASSPULSE_FP32=1 .venv/bin/python scripts/benchmark.py   # float32, as CPUs without native bf16 run
     .venv/bin/python scripts/benchmark.py --long 1 10     # memory against length: a clip looped
+    .venv/bin/python scripts/benchmark.py --long 10 --long-clip lecture.mp4 --workers 2 --chunk-minutes 5
+                                                          # a long recording in chunks, 2 processes
 """
 
 from __future__ import annotations
@@ -82,14 +84,17 @@ def decode_only_s(video: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_one(video: Path, truth: Path | None) -> dict:
-    """Analyse `video` in this process (report included) and return the measurements."""
+def run_one(video: Path, truth: Path | None, workers: int = 1, chunk_minutes: float = 10.0) -> dict:
+    """Analyse `video` in this process (report included; chunks in `workers` processes when it is longer
+    than `chunk_minutes`) and return the measurements."""
     from classpulse.options import AnalysisOptions
     from reports.outputs import analyze_to_dir
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        summary = analyze_to_dir(video, Path(tmp), AnalysisOptions())
+        summary = analyze_to_dir(
+            video, Path(tmp), AnalysisOptions(), workers=workers, chunk_minutes=chunk_minutes
+        )
         timeline = json.loads((Path(tmp) / "timeline.json").read_text())
     total = time.perf_counter() - start
     p = summary.processing
@@ -113,10 +118,11 @@ def run_one(video: Path, truth: Path | None) -> dict:
     return row
 
 
-def measure(video: Path, truth: Path | None = None) -> dict:
+def measure(video: Path, truth: Path | None = None, workers: int = 1, chunk_minutes: float = 10.0) -> dict:
     """`run_one` in a fresh process (for its own peak RSS and import cost), plus ffmpeg's decode time."""
     start = time.perf_counter()
-    cmd = [sys.executable, __file__, "--one", str(video)] + (["--truth", str(truth)] if truth else [])
+    cmd = [sys.executable, __file__, "--one", str(video), "--workers", str(workers)]
+    cmd += ["--chunk-minutes", str(chunk_minutes)] + (["--truth", str(truth)] if truth else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     process_s = time.perf_counter() - start
     if proc.returncode != 0:
@@ -175,18 +181,21 @@ def main() -> int:
     parser.add_argument("--videos", type=Path, default=REPO.parent / "shared/data/videos")
     parser.add_argument("--cases", nargs="*", default=[*LECTURES, "shared"], help="lectures and/or 'shared'")
     parser.add_argument("--long", type=float, nargs="+", metavar="MIN", help="instead: a looped clip")
+    parser.add_argument("--long-clip", type=Path, help="the clip --long loops (default: the classroom clip)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for recordings in chunks")
+    parser.add_argument("--chunk-minutes", type=float, default=10.0)
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.truth)))
+        print(json.dumps(run_one(args.one, args.truth, args.workers, args.chunk_minutes)))
         return 0
     scratch = tempfile.TemporaryDirectory()
     folder = Path(scratch.name)
     jobs: list[tuple[Path, Path | None]] = []
     if args.long:
-        clip = args.videos / "classroom_4people_270p_3s.mp4"
+        clip = args.long_clip or args.videos / "classroom_4people_270p_3s.mp4"
         jobs = [(looped(clip, minutes, folder), None) for minutes in args.long]
     else:
         jobs = [build_lecture(name, folder) for name in args.cases if name in LECTURES]
@@ -199,7 +208,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for video, truth in jobs:
-        rows.append(measure(video, truth))
+        rows.append(measure(video, truth, args.workers, args.chunk_minutes))
         print_row(rows[-1])
     scratch.cleanup()
     if args.json:

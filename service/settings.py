@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     retry_backoff_s: float = Field(default=30, ge=0)
     retry_backoff_max_s: float = Field(default=600, ge=0)
 
+    # A recording longer than chunk_minutes is cut into chunks that every running worker can take (0: never).
+    chunk_minutes: float = Field(default=10, ge=0)
+
     # Liveness: a running job writes a heartbeat every heartbeat_s; the reaper treats a job as lost when its
     # heartbeat (running) or its enqueue (queued, message gone from the broker) is older than reaper_stale_s.
     heartbeat_s: float = Field(default=10, gt=0)

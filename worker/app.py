@@ -19,6 +19,7 @@ from service.settings import Settings, get_settings
 ANALYSIS_QUEUE = "analysis"
 HOUSEKEEPING_QUEUE = "housekeeping"
 ANALYZE_TASK = "classpulse.analyze_job"
+CHUNK_TASK = "classpulse.analyze_chunk"
 REAP_TASK = "classpulse.housekeeping.reap"
 PURGE_TASK = "classpulse.housekeeping.purge"
 SCAN_TASK = "classpulse.housekeeping.scan_archive"

@@ -19,14 +19,17 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from classpulse.chunks import Chunk, plan_chunks
 from classpulse.progress import Stage
 from classpulse.results import Summary
-from classpulse.video.probe import InputError
+from classpulse.video.decode import analysis_rate
+from classpulse.video.probe import InputError, probe
 from service.settings import Settings
 from storage import crud
 from storage.db import get_engine, session_scope, utcnow
 from storage.files import Layout, remove_tree
-from storage.models import Job, JobSource
+from storage.models import Job, JobSource, JobStatus
+from worker.chunk_claims import ChunkFolder, run_chunk
 from worker.enqueue import enqueue_job
 from worker.queue import JobQueue
 
@@ -41,6 +44,9 @@ STAGE_SPANS: dict[Stage, tuple[float, float]] = {
     Stage.DONE: (99.0, 99.0),
 }
 
+
+#: Longest wait (seconds) between looks at chunks analysed by other workers.
+CHUNK_POLL_S = 2.0
 
 #: Errors that another attempt may not meet: disk, network and database hiccups, memory held by other jobs.
 #: Anything else (a ValueError deep in the analysis, a bug) happens again on every attempt: fail at once.
@@ -132,6 +138,12 @@ def drop_upload(*, engine: Engine, settings: Settings, job: Job) -> None:
         crud.set_source_path(session, job_id=job.id, source_path=None)
 
 
+def _options(job: Job):
+    from classpulse.options import AnalysisOptions
+
+    return AnalysisOptions(**{**job.options, "title": job.title})
+
+
 def _customer_error(exc: BaseException, stage: str) -> str:
     return f"internal error while {stage} ({type(exc).__name__}); details are in the worker log"
 
@@ -206,15 +218,96 @@ class JobRunner:
         return self._publish(job, lease, staging, summary)
 
     def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> Summary:
-        from classpulse.options import AnalysisOptions
         from reports.outputs import analyze_to_dir
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")
-        options = AnalysisOptions(**{**job.options, "title": job.title})
+        chunk_s = self.settings.chunk_minutes * 60
+        if analyze is None and 0 < chunk_s < ((job.video or {}).get("duration_s") or 0):
+            return self._analyze_in_chunks(job, staging, heartbeat, chunk_s)
         return (analyze or analyze_to_dir)(
-            Path(job.source_path), staging, options, on_progress=heartbeat.report
+            Path(job.source_path), staging, _options(job), on_progress=heartbeat.report
         )
+
+    def _analyze_in_chunks(self, job: Job, staging: Path, heartbeat: Heartbeat, chunk_s: float) -> Summary:
+        """Offer the chunks to every worker, analyse the ones nobody took (or whose worker died), stitch
+        them and write the outputs into `staging` (see `worker.chunk_claims`)."""
+        from classpulse.pipeline import combine_chunks
+        from reports.outputs import write_outputs
+
+        info, options = probe(Path(job.source_path)), _options(job)
+        heartbeat.report(Stage.PROBING, 1.0)
+        chunks = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)
+        folder = ChunkFolder(staging)
+        folder.create()
+        for chunk in chunks[1:]:
+            try:
+                self.queue.publish_chunk(
+                    job_id=job.id, lease=heartbeat.lease, index=chunk.index, chunk_s=chunk_s
+                )
+            except Exception:  # the broker is down: this attempt analyses that chunk itself
+                log.warning("job %s: could not offer chunk %d", job.id, chunk.index, exc_info=True)
+        log.info("job %s: %d chunks of %.0f s offered", job.id, len(chunks), chunk_s)
+        while left := [c for c in chunks if not folder.done(c.index)]:
+            done = len(chunks) - len(left)
+            mine = next(
+                (
+                    c
+                    for c in left
+                    if folder.take_over(c.index, self.worker_name, self.settings.reaper_stale_s)
+                ),
+                None,
+            )
+            if mine is None:  # every chunk left is being analysed elsewhere
+                heartbeat.report(Stage.ANALYSING, done / len(chunks))
+                time.sleep(min(self.settings.heartbeat_s, CHUNK_POLL_S))
+                continue
+
+            def progress(_stage: Stage, fraction: float, done: int = done) -> None:
+                heartbeat.report(Stage.ANALYSING, (done + fraction) / len(chunks))
+
+            self._run_chunk(folder, info, options, mine, progress)
+        results = [folder.load(c.index) for c in chunks]
+        remove_tree(folder.path)
+        result = combine_chunks(info, options, results, heartbeat.report)
+        heartbeat.report(Stage.WRITING, 0.0)
+        write_outputs(result, staging)
+        heartbeat.report(Stage.DONE, 1.0)
+        return result.summary
+
+    def _run_chunk(
+        self, folder: ChunkFolder, info, options, chunk: Chunk, progress: Callable | None = None
+    ) -> None:
+        from classpulse.pipeline import analyze_chunk
+
+        log.info("job chunk %d (frames %d-%s) on %s", chunk.index, chunk.start, chunk.end, self.worker_name)
+        run_chunk(
+            folder,
+            chunk.index,
+            lambda: analyze_chunk(info, options, chunk, progress),
+            touch_every_s=self.settings.heartbeat_s,
+        )
+
+    def run_chunk(self, job_id: str, lease: str, index: int, chunk_s: float) -> str:
+        """A chunk offered by attempt `lease` of job `job_id`: analyse it unless the attempt is over or
+        someone else has it. An error releases the chunk to the owning attempt (which then meets it)."""
+        with session_scope(self.engine) as session:
+            job = crud.get_job(session, job_id=job_id)
+        if job is None or job.lease != lease or job.status != JobStatus.RUNNING:
+            return "stale"
+        folder = ChunkFolder(self.layout.staging_dir(job_id, lease))
+        if not folder.exists() or not folder.claim(index, self.worker_name):
+            return "taken"
+        try:
+            info, options = probe(Path(job.source_path)), _options(job)
+            chunk = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)[index]
+            self._run_chunk(folder, info, options, chunk)
+        except Exception:
+            log.warning(
+                "job %s: chunk %d failed here; its attempt takes it back", job_id, index, exc_info=True
+            )
+            return "released"
+        return "done"
 
     def _publish(self, job: Job, lease: str, staging: Path, summary: Summary) -> str:
         """Move the staging folder to outputs/<job id> and record success, unless the job was deleted."""

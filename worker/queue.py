@@ -16,7 +16,7 @@ import redis
 from celery import Celery
 
 from service.settings import Settings
-from worker.app import ANALYSIS_QUEUE, ANALYZE_TASK
+from worker.app import ANALYSIS_QUEUE, ANALYZE_TASK, CHUNK_TASK
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,18 @@ class JobQueue:
         if self._redis is not None:
             self._redis.set(MARKER_PREFIX + job_id, task_id)
         return task_id
+
+    def publish_chunk(self, *, job_id: str, lease: str, index: int, chunk_s: float) -> None:
+        """Offer chunk `index` of attempt `lease` to any worker. No marker: the attempt that published it
+        analyses the chunk itself if no worker has claimed it by the time it gets there."""
+        soft, hard = self.settings.job_time_limits(chunk_s)
+        self.app.send_task(
+            CHUNK_TASK,
+            args=[job_id, lease, index, chunk_s],
+            queue=ANALYSIS_QUEUE,
+            soft_time_limit=soft,
+            time_limit=hard,
+        )
 
     def forget(self, job_id: str) -> None:
         """Drop the marker once a worker owns the job (its heartbeat takes over as the liveness signal)."""

@@ -8,7 +8,7 @@ from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.settings import get_settings
-from worker.app import ANALYZE_TASK, app
+from worker.app import ANALYZE_TASK, CHUNK_TASK, app
 from worker.jobs import JobRunner
 from worker.queue import JobQueue
 
@@ -52,3 +52,17 @@ def analyze_job(self: AnalysisTask, job_id: str) -> str:
         countdown = get_settings().retry_delay_s(self.request.retries)
         log.warning("job %s: database unavailable, retrying in %.0f s", job_id, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@app.task(
+    name=CHUNK_TASK,
+    bind=True,
+    base=AnalysisTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def analyze_chunk(self: AnalysisTask, job_id: str, lease: str, index: int, chunk_s: float) -> str:
+    """Analyse chunk `index` of a long recording for the attempt `lease` of job `job_id` (see
+    `worker.chunk_claims`). Idempotent: a chunk already claimed or an attempt already over is left alone."""
+    return self.runner().run_chunk(job_id, lease, index, chunk_s)

@@ -57,18 +57,23 @@ def _read_frames(stream, frame_bytes: int, out: queue.Queue, stop: threading.Eve
         out.put(None)
 
 
-def iter_frames(info: VideoInfo, *, fps: float, max_side: int) -> Iterator[Frame]:
+def iter_frames(
+    info: VideoInfo, *, fps: float, max_side: int, first: int = 0, count: int | None = None
+) -> Iterator[Frame]:
     """Yield frames at exactly `fps` (timestamps from the container, duplicated or dropped by ffmpeg).
 
-    ffmpeg applies display rotation itself, so frames come out in the probed `width` x `height`. A reader
-    thread keeps up to PREFETCH_FRAMES decoded frames ready.
+    `first` and `count` select frames of that grid (frame i is at i / fps s): ffmpeg seeks to the frame
+    at `first / fps` s, so a chunk of a long recording decodes only its own part, with the same indices
+    and times as a pass from the start. ffmpeg applies display rotation itself, so frames come out in
+    the probed `width` x `height`. A reader thread keeps up to PREFETCH_FRAMES decoded frames ready.
     """
     width, height = analysis_size(info, max_side)
+    limit = {} if count is None else {"frames:v": count}
     process = (
-        ffmpeg.input(str(info.path))
+        ffmpeg.input(str(info.path), **({"ss": f"{first / fps:.6f}"} if first else {}))
         .video.filter("fps", fps=fps)
         .filter("scale", width, height, flags="area")
-        .output("pipe:", format="rawvideo", pix_fmt="rgb24")
+        .output("pipe:", format="rawvideo", pix_fmt="rgb24", **limit)
         .global_args("-v", "error", "-nostdin")
         .run_async(pipe_stdout=True, pipe_stderr=True)
     )
@@ -81,7 +86,7 @@ def iter_frames(info: VideoInfo, *, fps: float, max_side: int) -> Iterator[Frame
         target=_read_frames, args=(process.stdout, width * height * 3, frames, stop), daemon=True
     )
     reader.start()
-    index = 0
+    index = first
     try:
         while (buf := frames.get()) is not None:
             yield Frame(
@@ -98,5 +103,5 @@ def iter_frames(info: VideoInfo, *, fps: float, max_side: int) -> Iterator[Frame
         process.stdout.close()
         process.wait()
         errors.join(timeout=5)
-    if index == 0:
+    if index == first:
         raise InputError(f"{info.path.name}: no decodable video frame ({'; '.join(tail) or 'empty stream'})")

@@ -80,3 +80,13 @@ def test_variable_frame_rate_follows_container_timestamps(videos_dir: Path) -> N
     rate = analysis_rate(info)
     frames = sum(1 for _ in iter_frames(info, fps=rate, max_side=320))
     assert frames == pytest.approx(info.duration_s * rate, rel=0.03)
+
+
+def test_a_slice_of_frames_matches_the_same_frames_of_a_full_pass(clip: Path) -> None:
+    info = probe(clip)
+    full = list(iter_frames(info, fps=10.0, max_side=160))
+    part = list(iter_frames(info, fps=10.0, max_side=160, first=7, count=5))
+    assert [f.index for f in part] == [7, 8, 9, 10, 11]
+    assert [f.t for f in part] == pytest.approx([0.7, 0.8, 0.9, 1.0, 1.1])
+    for frame in part:
+        assert np.array_equal(frame.rgb, full[frame.index].rgb)
