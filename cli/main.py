@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from classpulse.options import AnalysisOptions
+from classpulse.policy import Policy, Purpose, check_job, effective_policy
 from cli import service
 
 EXIT_USAGE = 2
@@ -27,10 +28,12 @@ def _analyze(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from cli.progress import ProgressBar
     from reports.outputs import analyze_to_dir
+    from service.settings import get_settings
 
     out_dir: Path = args.out
     created = not out_dir.exists()
     try:
+        settings = get_settings()
         options = AnalysisOptions(
             detect_every_s=args.detect_every,
             search_every_s=args.search_every,
@@ -40,6 +43,16 @@ def _analyze(args: argparse.Namespace) -> int:
             pulse=not args.no_pulse,
             pulse_method=args.pulse_method,
             title=args.title,
+            policy=effective_policy(settings.policy, args.policy),
+            purpose=args.purpose,
+            consent=args.consent,
+        )
+        check_job(
+            options.policy,
+            options.purpose,
+            options.consent,
+            jurisdiction=settings.jurisdiction,
+            require_consent=settings.require_consent,
         )
     except ValueError as exc:
         print(f"classpulse: {exc}", file=sys.stderr)
@@ -187,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="pulse method: pos, chrom or green (default %(default)s)",
     )
     analyze.add_argument("--title", help="title printed on the report")
+    analyze.add_argument(
+        "--policy",
+        choices=[p.value for p in Policy],
+        help="privacy policy; CLASSPULSE_POLICY wins when stricter (default: that setting, else full)",
+    )
+    analyze.add_argument(
+        "--purpose",
+        choices=[p.value for p in Purpose],
+        help="why the recording is analysed (required under eu)",
+    )
+    analyze.add_argument(
+        "--consent", action="store_true", help="assert that the people recorded were informed and agreed"
+    )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)
 

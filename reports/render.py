@@ -209,7 +209,7 @@ def build_context(summary: Summary) -> dict:
         "unreadable_share": audience.unreadable_share,
         "readability": models.readability,
         "hatch_words": charts.UNREADABLE_WORDS,
-        "overall_chart": Markup(charts.emotion_share_bars(share)),
+        "overall_chart": Markup(charts.emotion_share_bars(share)) if policy.infers_emotions else None,
         "audience_chart": Markup(audience_chart),
         "moments": _moments(moments)[: 3 * MAX_LISTED],
         "moment_count": len(moments),

@@ -15,6 +15,8 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from classpulse.policy import Jurisdiction, Policy
+
 #: Grace between the soft time limit (the task can clean up) and the hard one (the child is killed).
 HARD_LIMIT_GRACE_S = 120
 #: Extra time a broker keeps an unacknowledged message invisible beyond the longest hard limit.
@@ -83,6 +85,13 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=30, ge=0)
     retention_interval_minutes: float = Field(default=60, gt=0)
 
+    # Privacy (README, "Privacy modes"): the least restrictive analysis policy any job gets (a job may ask for
+    # a stricter one), the jurisdiction whose rules refuse jobs (eu: a declared purpose, and no emotion
+    # inference for education or workplaces), and whether every upload must assert consent.
+    policy: Policy = Policy.FULL
+    jurisdiction: Jurisdiction | None = None
+    require_consent: bool = False
+
     log_level: str = "INFO"
 
     @field_validator("data_dir", "archive_dir", mode="after")
@@ -90,7 +99,7 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().resolve()
 
-    @field_validator("archive_dir", "web_secret", "web_secure_cookies", mode="before")
+    @field_validator("archive_dir", "web_secret", "web_secure_cookies", "jurisdiction", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
