@@ -19,6 +19,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from classpulse.options import AnalysisOptions
+from classpulse.policy import MissingDeclaration, ProhibitedUse, check_job, effective_policy
 from classpulse.progress import Stage
 from classpulse.results import Summary
 from classpulse.video.probe import InputError
@@ -206,15 +208,32 @@ class JobRunner:
         return self._publish(job, lease, staging, summary)
 
     def _analyze(self, job: Job, staging: Path, heartbeat: Heartbeat, analyze: Callable | None) -> Summary:
-        from classpulse.options import AnalysisOptions
         from reports.outputs import analyze_to_dir
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")
-        options = AnalysisOptions(**{**job.options, "title": job.title})
+        options = self.job_options(job)
         return (analyze or analyze_to_dir)(
             Path(job.source_path), staging, options, on_progress=heartbeat.report
         )
+
+    def job_options(self, job: Job) -> AnalysisOptions:
+        """The job's options under the deployment's current rules: the stricter policy (archive jobs, which
+        ask for none, get the deployment's), and the job refused (`InputError`, the reason for the customer)
+        if the rules now forbid it."""
+        policy = effective_policy(self.settings.policy, job.options.get("policy"))
+        try:
+            options = AnalysisOptions(**{**job.options, "title": job.title, "policy": policy})
+            check_job(
+                policy,
+                options.purpose,
+                options.consent,
+                jurisdiction=self.settings.jurisdiction,
+                require_consent=self.settings.require_consent,
+            )
+        except (MissingDeclaration, ProhibitedUse) as exc:
+            raise InputError(str(exc)) from None
+        return options
 
     def _publish(self, job: Job, lease: str, staging: Path, summary: Summary) -> str:
         """Move the staging folder to outputs/<job id> and record success, unless the job was deleted."""

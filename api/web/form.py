@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from api.schemas import JobCreate
+from classpulse.policy import Policy, Purpose
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,26 @@ UPLOAD_GROUPS: tuple[FieldGroup, ...] = (
             Control("pulse", "Estimate heart rate from the faces", "checkbox"),
         ),
         optional=True,
+    ),
+    FieldGroup(
+        "Privacy",
+        (
+            Control(
+                "policy",
+                "Analysis policy",
+                "select",
+                hint="Aggregate: audience-level results only. No emotion: presence only, no expressions.",
+                choices=(("", "The service's default"), *((p.value, p.value) for p in Policy)),
+            ),
+            Control(
+                "purpose",
+                "Purpose",
+                "select",
+                hint="Why this recording is analysed; some services require it.",
+                choices=(("", "Not declared"), *((p.value, p.value.capitalize()) for p in Purpose)),
+            ),
+            Control("consent", "The people recorded were informed and agreed", "checkbox"),
+        ),
     ),
 )
 

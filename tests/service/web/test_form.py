@@ -23,7 +23,12 @@ def test_the_page_names_every_output() -> None:
 
 def test_a_post_becomes_the_api_fields() -> None:
     posted = {"title": "Week 1", "detect_every_s": "2", "csrf_token": "t", "unknown": "x"}
-    assert api_fields(posted) == {"title": "Week 1", "detect_every_s": "2", "pulse": "false"}
+    assert api_fields(posted) == {
+        "title": "Week 1",
+        "detect_every_s": "2",
+        "pulse": "false",
+        "consent": "false",
+    }
     assert api_fields({"pulse": "true"})["pulse"] == "true"
     JobCreate.model_validate(api_fields(posted))
 
@@ -37,7 +42,7 @@ def test_errors_in_words() -> None:
         {"loc": ["policy"], "msg": "Input should be 'full'"},
     ]
     assert describe(errors) == (
-        "Seconds between face checks: input should be greater than 0; policy: input should be 'full'."
+        "Seconds between face checks: input should be greater than 0; Analysis policy: input should be 'full'."
     )
 
 
