@@ -158,7 +158,8 @@ class MomentRule:
 @dataclass(frozen=True)
 class Audience:
     """Everyone together. `per_second` counts the timeline's labels; without expressions (policy
-    no-emotion) the shares are empty and there are no moments. `faces_seen`: distinct faces (tracks)."""
+    no-emotion) the shares are empty and there are no moments nor moment rule. `faces_seen`: distinct
+    faces (tracks)."""
 
     faces_seen: int
     per_minute: tuple[MinuteShare, ...]
@@ -166,7 +167,7 @@ class Audience:
     overall_share: dict[str, float]
     unreadable_share: float
     moments: tuple[Moment, ...]
-    moment_rule: MomentRule
+    moment_rule: MomentRule | None
 
 
 # --- the recording, the models and the run ----------------------------------------------------------------

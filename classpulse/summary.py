@@ -315,7 +315,9 @@ def audience_summary(timeline: Sequence[TimelineSecond], *, expressions: bool = 
             smoothing_s=MOMENT_SMOOTHING_S,
             min_separation_s=MOMENT_MIN_SEPARATION_S,
             max_moments=MAX_MOMENTS,
-        ),
+        )
+        if expressions
+        else None,
     )
 
 

@@ -42,7 +42,8 @@ def test_errors_in_words() -> None:
         {"loc": ["policy"], "msg": "Input should be 'full'"},
     ]
     assert describe(errors) == (
-        "Seconds between face checks: input should be greater than 0; Analysis policy: input should be 'full'."
+        "Seconds between face checks: input should be greater than 0; "
+        "Analysis policy: input should be 'full'."
     )
 
 
