@@ -3,6 +3,7 @@ required consent, the stricter policy winning, and the image endpoint following 
 
 from __future__ import annotations
 
+import html
 import io
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers.service import Stack
+from tests.helpers.web import sign_in, upload_form
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +69,20 @@ def test_missing_declarations_are_422(eu: tuple[Stack, str], clip: Path) -> None
         assert response.status_code == 422 and "consent=true" in response.json()["detail"]
     assert no_purpose.status_code == 422 and "requires a purpose" in no_purpose.json()["detail"]
     assert bad_purpose.status_code == 422 and bad_purpose.json()["detail"][0]["loc"][-1] == "purpose"
+
+
+def test_the_web_form_offers_the_privacy_fields_and_words_refusals(eu: tuple[Stack, str], clip: Path) -> None:
+    stack, key = eu
+    browser = sign_in(stack, key)
+    form = browser.get("/web/").text
+    for field in ("policy", "purpose", "consent"):
+        assert f'id="{field}" name="{field}"' in form
+    refused = upload_form(browser, clip, {"purpose": "education", "consent": "on"})
+    assert refused.status_code == 403
+    assert "Regulation (EU) 2024/1689 (AI Act), Art. 5(1)(f)" in html.unescape(refused.text)
+    school = {"policy": "no-emotion", "purpose": "education", "consent": "on"}
+    assert upload_form(browser, clip, school).status_code == 303
+    browser.close()
 
 
 def test_eu_images_follow_the_same_rules(eu: tuple[Stack, str]) -> None:
