@@ -2,8 +2,9 @@
 
 Each control names one `JobCreate` field; its default, bounds and length come from that field, so the form
 and the API cannot disagree. To offer a new upload option, add its `JobCreate` field and one `Control` to
-the group it belongs to (a new `FieldGroup` for a new topic, e.g. privacy: a `select` for a policy or a
-purpose, a required `checkbox` for consent); the template and `api_fields` need no change.
+the group it belongs to (a new `FieldGroup` for a new topic); the template and `api_fields` need no change.
+The privacy fields are not `required` here: whether a purpose or consent is required depends on the
+deployment's settings, and the API's 422 or 403 is shown in words.
 """
 
 from __future__ import annotations

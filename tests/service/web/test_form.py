@@ -53,15 +53,18 @@ def test_every_kind_of_control_renders_with_a_label() -> None:
         CONTROLS["title"],
         CONTROLS["detect_every_s"],
         CONTROLS["pulse"],
-        # A select, as a policy or purpose control will be; any JobCreate field serves to render one.
+        CONTROLS["purpose"],
+        # A required select: any JobCreate field serves to render one.
         Control(
             "title", "Purpose", "select", required=True, choices=(("", "Choose…"), ("research", "Research"))
         ),
     ]
     for control in kinds:
-        html = str(field(control, {"title": "research"}))
+        html = str(field(control, {"title": "research", "purpose": "research"}))
         assert f'<label for="{control.name}">{control.label}</label>' in html
         assert re.search(rf'<(input|select) id="{control.name}" name="{control.name}"', html)
+    purpose = str(field(CONTROLS["purpose"], {"purpose": "research"}))
+    assert '<option value="research" selected>Research</option>' in purpose and " required" not in purpose
     select = str(field(kinds[-1], {"title": "research"}))
     assert '<option value="research" selected>Research</option>' in select and " required" in select
     # After a post the browser sends nothing for an unticked checkbox: it stays unticked.
