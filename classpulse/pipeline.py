@@ -194,7 +194,12 @@ class _StreamingAnalysis:
         if not len(faces):
             return
         with self.clock("skin"):
-            rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
+            # The skin-colour trace is the pulse's raw signal: not even measured when no pulse is.
+            rgb = (
+                skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)[0]
+                if self.options.measures_pulse
+                else np.full((len(faces), 3), np.nan)
+            )
             records = [self.live.setdefault(tid, TrackRecord(tid)) for tid in faces.track_id.tolist()]
             for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
                 record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
