@@ -40,9 +40,15 @@ MAX_OFFSET = 2**31 - 1
 NOT_FOUND = {"model": Message, "description": "no such job for this customer"}
 UNAUTHORIZED = {"model": Message, "description": "missing or invalid API key"}
 
+#: Where the OpenAPI document keeps the schemas the form's fields refer to (the policy and purpose enums).
+COMPONENT_REF = "#/components/schemas/{model}"
+
 _UPLOAD_FORM = multipart_openapi(
     "the recording",
-    **{name: {**field, "title": name} for name, field in JobCreate.model_json_schema()["properties"].items()},
+    **{
+        name: {**field, "title": name}
+        for name, field in JobCreate.model_json_schema(ref_template=COMPONENT_REF)["properties"].items()
+    },
 )
 
 

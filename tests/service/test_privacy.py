@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import io
+import json
+import re
 from pathlib import Path
 
 import httpx
@@ -123,3 +125,12 @@ def test_the_stricter_policy_wins_and_the_worker_applies_it(make_stack, clip: Pa
     assert summary["audience"]["faces_seen"] == 3
     assert faces_csv.count("\n") == 1  # the header only
     assert all([n for n, _ in entries] == list(range(1, len(entries) + 1)) for _, entries in timeline)
+
+
+def test_the_openapi_document_offers_the_privacy_fields(eu: tuple[Stack, str]) -> None:
+    stack, _ = eu
+    doc = httpx.get(f"{stack.base_url}/openapi.json").json()
+    form = doc["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert {"policy", "purpose", "consent"} <= set(form["properties"])
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc)))
+    assert {"Policy", "Purpose"} <= refs <= set(doc["components"]["schemas"])
