@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classpulse.options import AnalysisOptions
+from classpulse.policy import Policy, Purpose
 from classpulse.results import OUTPUT_FILES
 from storage.models import Job
 
@@ -29,6 +30,19 @@ class JobOptions(BaseModel):
         description="seconds between expression samples",
     )
     pulse: bool = Field(AnalysisOptions.pulse, description="estimate heart rate from the faces")
+    policy: Policy | None = Field(
+        None,
+        description="privacy policy (full, aggregate, no-emotion); CLASSPULSE_POLICY wins when stricter. "
+        "On a job: the policy it runs under",
+    )
+    purpose: Purpose | None = Field(
+        None, description="why the recording is analysed; required when CLASSPULSE_JURISDICTION=eu"
+    )
+    consent: bool = Field(
+        False,
+        description="the uploader asserts the people recorded were informed and agreed; "
+        "required when CLASSPULSE_REQUIRE_CONSENT is set",
+    )
 
 
 class JobCreate(JobOptions):
@@ -38,7 +52,7 @@ class JobCreate(JobOptions):
 
     title: str | None = Field(None, max_length=200, description="title printed on the report")
 
-    @field_validator("title", mode="before")
+    @field_validator("title", "policy", "purpose", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

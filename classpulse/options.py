@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from classpulse.policy import Policy, Purpose
+
 
 @dataclass(frozen=True)
 class AnalysisOptions:
     """Intervals in seconds; `max_side` caps the analysis resolution (pixels), `max_fps` its frame rate;
-    `pulse_method` names a method of `classpulse.pulse.methods.PULSE_METHODS`."""
+    `pulse_method` names a method of `classpulse.pulse.methods.PULSE_METHODS`. `policy` is the effective
+    privacy policy (`classpulse.policy.effective_policy`); `purpose` and `consent` are what the job declared,
+    recorded in the report as given."""
 
     detect_every_s: float = 1.0
     search_every_s: float = 5.0
@@ -22,6 +26,14 @@ class AnalysisOptions:
     pulse: bool = True
     pulse_method: str = "pos"
     title: str | None = None
+    policy: Policy = Policy.FULL
+    purpose: Purpose | None = None
+    consent: bool = False
+
+    @property
+    def measures_pulse(self) -> bool:
+        """Heart rate is per-face data: measured when asked for and the policy allows per-face results."""
+        return self.pulse and self.policy.per_face
 
     def __post_init__(self) -> None:
         from classpulse.pulse.methods import get_method
@@ -33,3 +45,6 @@ class AnalysisOptions:
         if self.max_fps < 5:
             raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
         get_method(self.pulse_method)  # ValueError naming the valid methods
+        object.__setattr__(self, "policy", Policy(self.policy))  # ValueError naming a bad value
+        if self.purpose is not None:
+            object.__setattr__(self, "purpose", Purpose(self.purpose))

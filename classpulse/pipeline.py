@@ -4,9 +4,10 @@ frame -> faces (O-Net on the tracked boxes every `detect_every_s`; the full MTCN
          `search_every_s`, after scene cuts, when O-Net loses a tracked face, and while searches keep
          finding newcomers)
       -> tracks (flow + association, every frame)
-      -> skin RGB per track (every frame) and emotion probabilities (every `emotion_every_s`)
+      -> skin RGB per track (every frame) and readability and emotion probabilities (every `emotion_every_s`)
 tracks -> merged faces -> pulse series, smoothed emotions -> summary, timeline and faces.csv rows
-(`reports.outputs` writes them with the report).
+(`reports.outputs` writes them with the report). The options' privacy policy decides what runs: no
+expression model under no-emotion, no per-face pulse unless per-face results are allowed.
 """
 
 from __future__ import annotations
@@ -197,7 +198,12 @@ class _StreamingAnalysis:
         if not len(faces):
             return
         with self.clock("skin"):
-            rgb, _ = skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)
+            # The skin-colour trace is the pulse's raw signal: not even measured when no pulse is.
+            rgb = (
+                skin_mean_rgb_many(frame.rgb, faces.xyxy, faces.landmarks)[0]
+                if self.options.measures_pulse
+                else np.full((len(faces), 3), np.nan)
+            )
             records = [
                 self.live.setdefault(tid, TrackRecord(self.id_base + tid)) for tid in faces.track_id.tolist()
             ]
@@ -207,6 +213,11 @@ class _StreamingAnalysis:
             with self.clock("expression"):
                 crops = aligned_crops(gray, faces.landmarks)
                 readable, reason = assess_readability(faces.landmarks, faces.sizes, crops)
+                if not self.options.policy.infers_emotions:  # readability (head pose, size, sharpness) only
+                    self._attach(
+                        frame.t, records, reason, np.full((len(records), len(EMOTION_LABELS)), np.nan)
+                    )
+                    return
                 # Unreadable faces are not classified: nothing may read their label, and it spares the
                 # classifier (45 % of the samples on the crowd walkway clip).
                 future = self.worker.submit(self._classify, crops[readable])
@@ -225,9 +236,14 @@ class _StreamingAnalysis:
             t, records, readable, reason, future = self.expressions.popleft()
             probs = np.full((len(records), len(EMOTION_LABELS)), np.nan, dtype=np.float32)
             probs[readable] = future.result()
-            for record, p, code in zip(records, probs, reason.tolist(), strict=True):
-                record.add_emotion(t, p, code)
+            self._attach(t, records, reason, probs)
             wait = False
+
+    @staticmethod
+    def _attach(t: float, records: list[TrackRecord], reason: np.ndarray, probs: np.ndarray) -> None:
+        """One sample per record at `t`: its readability code and probabilities (n, 7) (NaN: not read)."""
+        for record, p, code in zip(records, probs, reason.tolist(), strict=True):
+            record.add_emotion(t, p, code)
 
     def _refine(self, frame: Frame, tracked: np.ndarray) -> Faces | None:
         """O-Net on the tracked boxes every `detect_every` frames (it confirms and re-centres known faces);
@@ -250,7 +266,7 @@ class _StreamingAnalysis:
             record = self.live.pop(tid, None)
             if record is None:
                 continue
-            if not self.options.pulse:
+            if not self.options.measures_pulse:
                 record.drop_trace()
             elif not touches_border(self.chunk, record.first_s, record.last_s):
                 with self.clock("pulse"):
@@ -276,7 +292,9 @@ def _models_info(
     manifest = models.classifier.manifest
     calibration, photos = manifest.get("calibration"), manifest.get("photos")
     return Models(
-        emotion=EmotionModel(
+        emotion=None
+        if not options.policy.infers_emotions
+        else EmotionModel(
             name=manifest["name"],
             version=manifest["version"],
             architecture=manifest["architecture"],
@@ -432,7 +450,7 @@ def combine_chunks(
         emotion_every_s=options.emotion_every_s,
         max_side=options.max_side,
         max_fps=options.max_fps,
-        pulse=options.pulse,
+        pulse=options.measures_pulse,
         peak_rss_mb=round(max([r.peak_rss_mb for r in results] + [_peak_rss_mb()]), 1),
         stage_s=clock.rounded(),
         started_at=dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),

@@ -105,7 +105,8 @@ class FaceLabel(NamedTuple):
 
 
 class TimelineSecond(NamedTuple):
-    """timeline.json's entry for second `t`: the faces visible then, with their expression."""
+    """timeline.json's entry for second `t`: the faces visible then, with their label (what `face_id` and
+    the label mean depends on the policy: `Privacy.timeline` says it)."""
 
     t: int
     faces: tuple[FaceLabel, ...]
@@ -156,12 +157,17 @@ class MomentRule:
 
 @dataclass(frozen=True)
 class Audience:
+    """Everyone together. `per_second` counts the timeline's labels; without expressions (policy
+    no-emotion) the shares are empty and there are no moments nor moment rule. `faces_seen`: distinct
+    faces (tracks)."""
+
+    faces_seen: int
     per_minute: tuple[MinuteShare, ...]
     per_second: tuple[SecondCounts, ...]
     overall_share: dict[str, float]
     unreadable_share: float
     moments: tuple[Moment, ...]
-    moment_rule: MomentRule
+    moment_rule: MomentRule | None
 
 
 # --- the recording, the models and the run ----------------------------------------------------------------
@@ -266,7 +272,7 @@ class ReadabilityRule:
 
 @dataclass(frozen=True)
 class Models:
-    emotion: EmotionModel
+    emotion: EmotionModel | None  # None when the policy ran no expression model
     face_detector: DetectorModel
     tracker: TrackerModel
     pulse: PulseModel
@@ -295,9 +301,21 @@ class Processing:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """summary.json."""
+class Privacy:
+    """The policy the analysis ran under (`classpulse.policy.Policy`), the purpose and the consent assertion
+    the job declared, and what timeline.json holds under that policy."""
 
+    policy: str
+    purpose: str | None
+    consent: bool
+    timeline: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """summary.json. Under the aggregate and no-emotion policies `faces` is empty."""
+
+    privacy: Privacy
     video: Video
     faces: tuple[Face, ...]
     audience: Audience

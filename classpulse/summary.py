@@ -15,6 +15,7 @@ from scipy.signal import find_peaks
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import READABLE, REASONS, UNREADABLE
 from classpulse.options import AnalysisOptions
+from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS, baseline_bpm, stress_flags
 from classpulse.pulse.tracking import track_quality_gate_db, track_series
@@ -31,6 +32,7 @@ from classpulse.results import (
     Moment,
     MomentKind,
     MomentRule,
+    Privacy,
     Processing,
     Pulse,
     PulsePoint,
@@ -52,6 +54,27 @@ MOMENT_SMOOTHING_S = 3
 # corrupt file). Intact files on the shared clips end within 0.04 s of it (or run past it).
 TRUNCATION_TOLERANCE_S = 0.5
 TRUNCATION_TOLERANCE_FRAMES = 3
+#: The timeline label of a face whose expression could have been read, when no expression is inferred
+#: (policy no-emotion): facing the camera, large and sharp enough (`classpulse.faces.readability`).
+READABLE_LABEL = "readable"
+
+#: What timeline.json holds under each policy (summary.json's `privacy.timeline`, the README and the report).
+TIMELINE_MEANING: dict[Policy, str] = {
+    Policy.FULL: (
+        "[t, [[face_id, label], ...]]: the faces visible at second t, by their number in summary.json and "
+        "faces.csv, with their expression (one of the seven labels, or 'unreadable')"
+    ),
+    Policy.AGGREGATE: (
+        "[t, [[n, label], ...]]: the faces visible at second t with their expression, sorted by label and "
+        "numbered 1..n within that second only: n is not a face number, and nobody can be followed from one "
+        "second to the next"
+    ),
+    Policy.NO_EMOTION: (
+        "[t, [[n, label], ...]]: the faces visible at second t, labelled 'readable' (facing the camera, "
+        "large and sharp enough) or 'unreadable', sorted by label and numbered 1..n within that second "
+        "only; no expression was inferred"
+    ),
+}
 
 
 def truncation_warning(declared_s: float, decoded_s: float, fps: float) -> str | None:
@@ -115,14 +138,19 @@ class _Face:
         i = np.searchsorted(self.frame_times, t - self.half_frame)
         return bool(i < len(self.frame_times) and self.frame_times[i] <= t + self.half_frame)
 
-    def probs_at(self, t: float) -> np.ndarray | None:
-        """Smoothed probabilities (7,) of the emotion sample nearest to `t` (NaN if that sample was not
-        readable), None if there is none."""
+    def nearest_sample(self, t: float) -> int | None:
+        """Index of the emotion sample (readability and, when inferred, probabilities) nearest to `t`."""
         if not len(self.emotion_times):
             return None
         i = int(np.searchsorted(self.emotion_times, t))
         near = [j for j in (i - 1, i) if 0 <= j < len(self.emotion_times)]
-        return self.probs[min(near, key=lambda j: abs(self.emotion_times[j] - t))]
+        return min(near, key=lambda j: abs(self.emotion_times[j] - t))
+
+    def probs_at(self, t: float) -> np.ndarray | None:
+        """Smoothed probabilities (7,) of the emotion sample nearest to `t` (NaN if that sample was not
+        readable), None if there is none."""
+        i = self.nearest_sample(t)
+        return None if i is None else self.probs[i]
 
 
 def pulse_summary(series: list[HeartRateWindow]) -> tuple[Pulse, list[HeartRateWindow]]:
@@ -241,13 +269,16 @@ def _shares(labels: list[str]) -> tuple[dict[str, float], float]:
     return share, round((len(labels) - len(readable)) / max(len(labels), 1), 4)
 
 
-def audience_summary(timeline: Sequence[TimelineSecond]) -> Audience:
+def audience_summary(timeline: Sequence[TimelineSecond], *, expressions: bool = True) -> Audience:
     """Per-second counts (the seven labels and UNREADABLE), per-minute and overall shares of readable
-    face-time with the share not readable beside them, and notable moments among the readable faces."""
+    face-time with the share not readable beside them, and notable moments among the readable faces.
+
+    Without `expressions` (a presence timeline, labelled READABLE_LABEL or UNREADABLE) the counts are of
+    those two labels, the shares empty and there are no moments. `timeline` must carry real face ids
+    (`faces_seen` and each minute's `faces` count distinct ones)."""
+    labels = EMOTION_LABELS if expressions else (READABLE_LABEL,)
     per_second = [
-        SecondCounts(
-            t, {label: sum(1 for _, e in entries if e == label) for label in (*EMOTION_LABELS, UNREADABLE)}
-        )
+        SecondCounts(t, {label: sum(1 for _, e in entries if e == label) for label in (*labels, UNREADABLE)})
         for t, entries in timeline
     ]
     readable_per_second = np.array([sum(1 for _, e in entries if e != UNREADABLE) for _, entries in timeline])
@@ -258,6 +289,8 @@ def audience_summary(timeline: Sequence[TimelineSecond]) -> Audience:
     for minute in sorted(minutes):
         entries = minutes[minute]
         share, unreadable = _shares([e for _, e in entries])
+        if not expressions:
+            share = {}
         per_minute.append(
             MinuteShare(
                 minute=minute,
@@ -270,18 +303,21 @@ def audience_summary(timeline: Sequence[TimelineSecond]) -> Audience:
         )
     overall, unreadable = _shares([e for _, entries in timeline for _, e in entries])
     return Audience(
+        faces_seen=len({fid for _, entries in timeline for fid, _ in entries}),
         per_minute=tuple(per_minute),
         per_second=tuple(per_second),
-        overall_share=overall,
+        overall_share=overall if expressions else {},
         unreadable_share=unreadable,
-        moments=tuple(_moments(per_second, readable_per_second)),
+        moments=tuple(_moments(per_second, readable_per_second)) if expressions else (),
         moment_rule=MomentRule(
             negative=NEGATIVE,
             min_share=MOMENT_MIN_SHARE,
             smoothing_s=MOMENT_SMOOTHING_S,
             min_separation_s=MOMENT_MIN_SEPARATION_S,
             max_moments=MAX_MOMENTS,
-        ),
+        )
+        if expressions
+        else None,
     )
 
 
@@ -294,6 +330,30 @@ def timeline_of(faces: Sequence[Face], seconds: Sequence[int]) -> list[TimelineS
     return [TimelineSecond(t, tuple(by_second.get(t, []))) for t in seconds]
 
 
+def presence_timeline(faces: Sequence[_Face], seconds: Sequence[int]) -> list[TimelineSecond]:
+    """Each second's visible faces, labelled READABLE_LABEL or UNREADABLE by their nearest sample's
+    readability (policy no-emotion: nothing else is known about them)."""
+    by_second: dict[int, list[FaceLabel]] = defaultdict(list)
+    for face in faces:
+        for t in seconds:
+            i = face.nearest_sample(t) if face.visible_at(t) else None
+            if i is not None:
+                label = READABLE_LABEL if face.readable[i] else UNREADABLE
+                by_second[t].append(FaceLabel(face.face_id, label))
+    return [TimelineSecond(t, tuple(by_second.get(t, []))) for t in seconds]
+
+
+def anonymous_timeline(timeline: Sequence[TimelineSecond]) -> list[TimelineSecond]:
+    """The same seconds and labels, each second's entries sorted by label and numbered 1..n: the counts
+    survive, but nobody can be followed from one second to the next (policies aggregate, no-emotion)."""
+    return [
+        TimelineSecond(
+            t, tuple(FaceLabel(n, label) for n, label in enumerate(sorted(e for _, e in faces), 1))
+        )
+        for t, faces in timeline
+    ]
+
+
 def build_summary(
     info: VideoInfo,
     options: AnalysisOptions,
@@ -304,7 +364,8 @@ def build_summary(
     models: Models,
     decoded_s: float | None = None,
 ) -> AnalysisResult:
-    """Finished tracks -> the summary, the timeline and the faces.csv rows.
+    """Finished tracks -> the summary, the timeline and the faces.csv rows, as `options.policy` allows:
+    per-face results (face summaries, rows, face ids in the timeline) only under the full policy.
 
     `decoded_s`: seconds of video actually decoded. When decoding stopped early (`truncation_warning`), the
     summary covers that and says so in `video.warning`, instead of the duration the container declares."""
@@ -319,13 +380,20 @@ def build_summary(
             grouped[face_of[record.track_id]].append(record)
     faces = [_Face(fid, grouped[fid], processing.analysis_fps) for fid in sorted(grouped)]
     seconds = list(range(int(np.floor(info.duration_s)) + 1))
+    policy = options.policy
     face_summaries, rows = [], []
-    for face in faces:
-        visible = [t for t in seconds if face.visible_at(t)]
-        summary, face_rows = _face_summary(face, visible)
-        face_summaries.append(summary)
-        rows.extend(face_rows)
-    timeline = timeline_of(face_summaries, seconds)
+    if policy.infers_emotions:
+        for face in faces:
+            visible = [t for t in seconds if face.visible_at(t)]
+            summary, face_rows = _face_summary(face, visible)
+            face_summaries.append(summary)
+            rows.extend(face_rows)
+        timeline = timeline_of(face_summaries, seconds)
+    else:
+        timeline = presence_timeline(faces, seconds)
+    audience = audience_summary(timeline, expressions=policy.infers_emotions)
+    if not policy.per_face:
+        face_summaries, rows, timeline = [], [], anonymous_timeline(timeline)
     rows.sort(key=lambda r: (r.t, r.face_id))
     video = Video(
         file=info.path.name,
@@ -339,9 +407,15 @@ def build_summary(
         warning=warning,
     )
     summary = Summary(
+        privacy=Privacy(
+            policy=policy.value,
+            purpose=options.purpose and options.purpose.value,
+            consent=options.consent,
+            timeline=TIMELINE_MEANING[policy],
+        ),
         video=video,
         faces=tuple(face_summaries),
-        audience=audience_summary(timeline),
+        audience=audience,
         models=models,
         processing=processing,
     )

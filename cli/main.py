@@ -13,6 +13,7 @@ from pathlib import Path
 
 from classpulse.chunks import CHUNK_OVERLAP_S, DEFAULT_CHUNK_MINUTES
 from classpulse.options import AnalysisOptions
+from classpulse.policy import Policy, Purpose, check_job, effective_policy
 from cli import service
 
 EXIT_USAGE = 2
@@ -28,10 +29,12 @@ def _analyze(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from cli.progress import ProgressBar
     from reports.outputs import analyze_to_dir
+    from service.settings import get_settings
 
     out_dir: Path = args.out
     created = not out_dir.exists()
     try:
+        settings = get_settings()
         options = AnalysisOptions(
             detect_every_s=args.detect_every,
             search_every_s=args.search_every,
@@ -41,6 +44,16 @@ def _analyze(args: argparse.Namespace) -> int:
             pulse=not args.no_pulse,
             pulse_method=args.pulse_method,
             title=args.title,
+            policy=effective_policy(settings.policy, args.policy),
+            purpose=args.purpose,
+            consent=args.consent,
+        )
+        check_job(
+            options.policy,
+            options.purpose,
+            options.consent,
+            jurisdiction=settings.jurisdiction,
+            require_consent=settings.require_consent,
         )
         if args.workers < 1:
             raise ValueError("--workers must be at least 1")
@@ -210,6 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="chunk length with --workers (minutes)",
     )
     analyze.add_argument("--title", help="title printed on the report")
+    analyze.add_argument(
+        "--policy",
+        choices=[p.value for p in Policy],
+        help="privacy policy; CLASSPULSE_POLICY wins when stricter (default: that setting, else full)",
+    )
+    analyze.add_argument(
+        "--purpose",
+        choices=[p.value for p in Purpose],
+        help="why the recording is analysed (required under eu)",
+    )
+    analyze.add_argument(
+        "--consent", action="store_true", help="assert that the people recorded were informed and agreed"
+    )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)
 

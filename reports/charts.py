@@ -22,6 +22,7 @@ from html import escape
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
 from classpulse.results import EmotionSample, Moment, PulsePoint, SecondCounts
+from classpulse.summary import READABLE_LABEL
 
 from .formatting import clock
 
@@ -47,6 +48,10 @@ HATCH_ID = "unreadable-hatch"
 UNREADABLE_FILL = f"url(#{HATCH_ID})"
 UNREADABLE_WORDS = "not readable"
 MIX_FILLS: dict[str, str] = {**EMOTION_COLOURS, UNREADABLE: UNREADABLE_FILL}  # the mix charts' stack order
+# Policy no-emotion: faces are only readable (facing the camera) or not, in the presence chart.
+READABLE_COLOUR = "#0072B2"
+READABLE_WORDS = "facing the camera"
+PRESENCE_FILLS: dict[str, str] = {READABLE_LABEL: READABLE_COLOUR, UNREADABLE: UNREADABLE_FILL}
 
 INK = "#222222"
 MUTED = "#666666"
@@ -234,17 +239,18 @@ class _Bin:
         return sum(self.counts.values())
 
 
-def _audience_bins(per_second: Sequence[SecondCounts]) -> tuple[list[_Bin], float]:
-    """`audience.per_second` -> one bin per second, and the sample step in seconds."""
+def _audience_bins(per_second: Sequence[SecondCounts], fills: Mapping[str, str]) -> tuple[list[_Bin], float]:
+    """`audience.per_second` -> one bin per second (counts of the labels in `fills`), and the sample step
+    in seconds."""
     step = sample_step([second.t for second in per_second])
     bins = []
     for t, counts in per_second:
-        c = {k: float(counts[k]) for k in MIX_FILLS}
+        c = {k: float(counts[k]) for k in fills}
         bins.append(_Bin(float(t), t + step, sum(c.values()), c))
     return bins, step
 
 
-def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
+def _rebin(bins: list[_Bin], width: float, fills: Mapping[str, str]) -> list[_Bin]:
     """Merge bins into columns `width` seconds wide (face counts averaged over time, emotions summed)."""
     groups: dict[int, list[_Bin]] = {}
     for b in bins:
@@ -252,7 +258,7 @@ def _rebin(bins: list[_Bin], width: float) -> list[_Bin]:
     merged = []
     for key in sorted(groups):
         members = groups[key]
-        counts = {k: sum(b.counts[k] for b in members) for k in MIX_FILLS}
+        counts = {k: sum(b.counts[k] for b in members) for k in fills}
         covered = sum(b.end - b.start for b in members)
         faces = sum(b.faces * (b.end - b.start) for b in members) / covered if covered else 0.0
         merged.append(_Bin(key * width, (key + 1) * width, faces, counts))
@@ -274,7 +280,9 @@ class _Scale:
         )
 
 
-def _mix_polygons(bins: Sequence[_Bin], frame: _TimeFrame, scale: _Scale) -> list[str]:
+def _mix_polygons(
+    bins: Sequence[_Bin], frame: _TimeFrame, scale: _Scale, fills: Mapping[str, str]
+) -> list[str]:
     """One step-shaped polygon per label per contiguous run of bins that contain faces; none without faces."""
     runs: list[list[_Bin]] = []
     for b in bins:
@@ -287,7 +295,7 @@ def _mix_polygons(bins: Sequence[_Bin], frame: _TimeFrame, scale: _Scale) -> lis
     out = []
     for run in runs:
         lower = [0.0] * len(run)
-        for label, fill in MIX_FILLS.items():
+        for label, fill in fills.items():
             upper = [lo + b.counts[label] / b.total for lo, b in zip(lower, run, strict=True)]
             if any(u - lo > 1e-9 for u, lo in zip(upper, lower, strict=True)):
                 pts = []
@@ -351,11 +359,39 @@ def audience_mix_chart(
     the mix a thin band shows how many faces were in view. `moments` are `audience.moments`, in time
     order, marked by number.
     """
-    bins, step = _audience_bins(per_second)
-    frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
-    bins = _rebin(bins, _bin_width(frame.duration, step)) if bins else []
+    return _stacked_chart(
+        per_second,
+        duration_s,
+        MIX_FILLS,
+        mix_legend_items(),
+        moments,
+        "audience-mix",
+        "Audience expression mix",
+    )
 
-    legend, legend_y = _legend(mix_legend_items(), LEFT, 12, WIDE - RIGHT)
+
+def presence_chart(per_second: Sequence[SecondCounts], duration_s: float) -> str:
+    """Policy no-emotion: the share of the faces in view facing the camera (readable) and not readable
+    over time, with the faces-in-view band; `per_second` counts READABLE_LABEL and UNREADABLE."""
+    legend = [(READABLE_WORDS, "box", READABLE_COLOUR), (UNREADABLE_WORDS, "box", UNREADABLE_FILL)]
+    return _stacked_chart(per_second, duration_s, PRESENCE_FILLS, legend, (), "presence", "Audience presence")
+
+
+def _stacked_chart(
+    per_second: Sequence[SecondCounts],
+    duration_s: float,
+    fills: Mapping[str, str],
+    legend_items: Sequence[tuple[str, str, str]],
+    moments: Sequence[Moment],
+    kind: str,
+    what: str,
+) -> str:
+    """Shares of the labels in `fills` (stacked in that order) among the faces in view, per time column."""
+    bins, step = _audience_bins(per_second, fills)
+    frame = _TimeFrame(_duration(duration_s, max((b.end for b in bins), default=0.0)))
+    bins = _rebin(bins, _bin_width(frame.duration, step), fills) if bins else []
+
+    legend, legend_y = _legend(legend_items, LEFT, 12, WIDE - RIGHT)
     scale = _Scale(top=legend_y + 12, height=150.0)
     faces_top, faces_h = scale.top + scale.height + 8, 18.0
     axis_y = faces_top + faces_h + 4
@@ -364,12 +400,12 @@ def audience_mix_chart(
         y = scale.y(pct / 100)
         out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
         out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
-    polygons = _mix_polygons(bins, frame, scale)
+    polygons = _mix_polygons(bins, frame, scale, fills)
     out += polygons or [_message(frame, scale.top, scale.height, "No faces were detected in this recording.")]
     out += _faces_band(bins, frame, faces_top, faces_h)
     out.append(_time_axis(frame, axis_y))
     out += _moment_markers(moments, frame, scale)
-    return _svg("audience-mix", WIDE, axis_y + 34, "Audience expression mix over time", out)
+    return _svg(kind, WIDE, axis_y + 34, f"{what} over time", out)
 
 
 # ---------------------------------------------------------------------------------------- emotion strip

@@ -19,6 +19,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import (
     REASON_FACE_TOO_SMALL,
     REASON_LOW_QUALITY,
@@ -54,6 +55,13 @@ PULSE_METHODS: dict[str, str] = {
 MOMENT_KINDS: dict[MomentKind, str] = {
     MomentKind.NEGATIVE_PEAK: "Peak of negative expressions",
     MomentKind.SURPRISE_PEAK: "Peak of surprise",
+}
+
+# How the report's first page names each policy.
+POLICY_WORDS: dict[Policy, str] = {
+    Policy.FULL: "full: per-face results, expressions and heart rate",
+    Policy.AGGREGATE: "aggregate: audience-level results only, no per-face results",
+    Policy.NO_EMOTION: "no emotion: audience presence and readability only, no expression inference",
 }
 
 MAX_LISTED = 8  # most moments / unreliable stretches / stress windows listed in words per section
@@ -157,13 +165,26 @@ def build_context(summary: Summary) -> dict:
     faces = [_face_context(face, duration) for face in summary.faces]
     emotion_model = models.emotion
     accuracy = (
-        emotion_model.public_test_accuracy
+        None
+        if emotion_model is None
+        else emotion_model.public_test_accuracy
         if emotion_model.public_test_ferplus_accuracy is None
         else emotion_model.public_test_ferplus_accuracy
+    )
+    policy = Policy(summary.privacy.policy)
+    audience_chart = (
+        charts.audience_mix_chart(audience.per_second, duration, moments)
+        if policy.infers_emotions
+        else charts.presence_chart(audience.per_second, duration)
     )
     title = (video.title or "").strip() or video.file
     css = STYLESHEET.read_text(encoding="utf-8")
     return {
+        "privacy": summary.privacy,
+        "policy_words": POLICY_WORDS[policy],
+        "expressions": policy.infers_emotions,
+        "per_face": policy.per_face,
+        "faces_seen": audience.faces_seen,
         "title": title,
         "file": video.file,
         "has_title": title != video.file,
@@ -178,7 +199,7 @@ def build_context(summary: Summary) -> dict:
         "moment_rule": audience.moment_rule,
         "pulse_model": models.pulse,
         "pulse_method": PULSE_METHODS[models.pulse.method],
-        "model_error": 1.0 - accuracy,
+        "model_error": None if accuracy is None else 1.0 - accuracy,
         "duration": duration,
         "faces": faces,
         "max_faces_at_once": max(sum(second.counts.values()) for second in audience.per_second),
@@ -188,8 +209,8 @@ def build_context(summary: Summary) -> dict:
         "unreadable_share": audience.unreadable_share,
         "readability": models.readability,
         "hatch_words": charts.UNREADABLE_WORDS,
-        "overall_chart": Markup(charts.emotion_share_bars(share)),
-        "audience_chart": Markup(charts.audience_mix_chart(audience.per_second, duration, moments)),
+        "overall_chart": Markup(charts.emotion_share_bars(share)) if policy.infers_emotions else None,
+        "audience_chart": Markup(audience_chart),
         "moments": _moments(moments)[: 3 * MAX_LISTED],
         "moment_count": len(moments),
         "more_moments": max(0, len(moments) - 3 * MAX_LISTED),

@@ -15,6 +15,8 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from classpulse.policy import Jurisdiction, Policy, Purpose
+
 #: Grace between the soft time limit (the task can clean up) and the hard one (the child is killed).
 HARD_LIMIT_GRACE_S = 120
 #: Extra time a broker keeps an unacknowledged message invisible beyond the longest hard limit.
@@ -81,10 +83,20 @@ class Settings(BaseSettings):
     archive_scan_minutes: float = Field(default=15, gt=0)
     archive_customer: str = "archive"
     archive_settle_s: float = Field(default=60, ge=0)
+    # What the archive's owner declares for every archive job (they run under CLASSPULSE_POLICY).
+    archive_purpose: Purpose | None = None
+    archive_consent: bool = False
 
     # Retention: finished jobs, their outputs and uploads older than this are purged (0 keeps them forever).
     retention_days: float = Field(default=30, ge=0)
     retention_interval_minutes: float = Field(default=60, gt=0)
+
+    # Privacy (README, "Privacy modes"): the least restrictive analysis policy any job gets (a job may ask for
+    # a stricter one), the jurisdiction whose rules refuse jobs (eu: a declared purpose, and no emotion
+    # inference for education or workplaces), and whether every upload must assert consent.
+    policy: Policy = Policy.FULL
+    jurisdiction: Jurisdiction | None = None
+    require_consent: bool = False
 
     log_level: str = "INFO"
 
@@ -93,7 +105,9 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().resolve()
 
-    @field_validator("archive_dir", "web_secret", "web_secure_cookies", mode="before")
+    @field_validator(
+        "archive_dir", "web_secret", "web_secure_cookies", "jurisdiction", "archive_purpose", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -11,8 +11,10 @@ from classpulse.pulse.heart_rate import HeartRateWindow
 from classpulse.pulse.stress import MIN_ACCEPTED_WINDOWS
 from classpulse.summary import (
     MOMENT_MIN_SEPARATION_S,
+    READABLE_LABEL,
     _Face,
     _face_summary,
+    anonymous_timeline,
     audience_summary,
     smooth_probabilities,
     truncation_warning,
@@ -154,3 +156,21 @@ def test_a_moment_counts_only_the_faces_that_could_be_read() -> None:
     (moment,) = audience_summary(_timeline(seconds)).moments
     assert moment.kind == "negative peak" and moment.t == 21.0
     assert moment.faces == 1 and moment.share == 1.0
+
+
+def test_the_anonymous_timeline_keeps_each_seconds_labels_but_no_face_ids() -> None:
+    timeline = [(0, ((7, "sad"), (2, "happy"))), (1, ((2, UNREADABLE), (7, "happy"), (9, "happy"))), (2, ())]
+    assert [list(map(list, faces)) for _, faces in anonymous_timeline(timeline)] == [
+        [[1, "happy"], [2, "sad"]],
+        [[1, "happy"], [2, "happy"], [3, UNREADABLE]],
+        [],
+    ]
+
+
+def test_a_presence_audience_has_no_expressions() -> None:
+    timeline = _timeline([[READABLE_LABEL, UNREADABLE]] * 30 + [[READABLE_LABEL]] * 30)
+    audience = audience_summary(timeline, expressions=False)
+    assert audience.per_second[0].counts == {READABLE_LABEL: 1, UNREADABLE: 1}
+    assert audience.overall_share == {} and audience.per_minute[0].share == {}
+    assert audience.moments == () and audience.moment_rule is None
+    assert audience.unreadable_share == pytest.approx(1 / 3, abs=1e-4) and audience.faces_seen == 2

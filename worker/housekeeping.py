@@ -238,7 +238,7 @@ def _scan_file(
                 source_path=str(path),
                 filename=relative[-255:],
                 size_bytes=stat.st_size,
-                options={},
+                options={"purpose": settings.archive_purpose, "consent": settings.archive_consent},
                 title=relative[-200:],
                 video=video,
                 status=JobStatus.FAILED if error else JobStatus.QUEUED,

@@ -20,6 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classpulse.chunks import Chunk, plan_chunks
+from classpulse.options import AnalysisOptions
+from classpulse.policy import MissingDeclaration, ProhibitedUse, check_job, effective_policy
 from classpulse.progress import Stage
 from classpulse.results import Summary
 from classpulse.video.decode import analysis_rate
@@ -138,12 +140,6 @@ def drop_upload(*, engine: Engine, settings: Settings, job: Job) -> None:
         crud.set_source_path(session, job_id=job.id, source_path=None)
 
 
-def _options(job: Job):
-    from classpulse.options import AnalysisOptions
-
-    return AnalysisOptions(**{**job.options, "title": job.title})
-
-
 def _customer_error(exc: BaseException, stage: str) -> str:
     return f"internal error while {stage} ({type(exc).__name__}); details are in the worker log"
 
@@ -226,7 +222,7 @@ class JobRunner:
         if analyze is None and 0 < chunk_s < ((job.video or {}).get("duration_s") or 0):
             return self._analyze_in_chunks(job, staging, heartbeat, chunk_s)
         return (analyze or analyze_to_dir)(
-            Path(job.source_path), staging, _options(job), on_progress=heartbeat.report
+            Path(job.source_path), staging, self.job_options(job), on_progress=heartbeat.report
         )
 
     def _analyze_in_chunks(self, job: Job, staging: Path, heartbeat: Heartbeat, chunk_s: float) -> Summary:
@@ -235,7 +231,7 @@ class JobRunner:
         from classpulse.pipeline import combine_chunks
         from reports.outputs import write_outputs
 
-        info, options = probe(Path(job.source_path)), _options(job)
+        info, options = probe(Path(job.source_path)), self.job_options(job)
         heartbeat.report(Stage.PROBING, 1.0)
         chunks = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)
         folder = ChunkFolder(staging)
@@ -299,7 +295,7 @@ class JobRunner:
         if not folder.exists() or not folder.claim(index, self.worker_name):
             return "taken"
         try:
-            info, options = probe(Path(job.source_path)), _options(job)
+            info, options = probe(Path(job.source_path)), self.job_options(job)
             chunk = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)[index]
             self._run_chunk(folder, info, options, chunk)
         except Exception:
@@ -308,6 +304,24 @@ class JobRunner:
             )
             return "released"
         return "done"
+
+    def job_options(self, job: Job) -> AnalysisOptions:
+        """The job's options under the deployment's current rules: the stricter policy (archive jobs, which
+        ask for none, get the deployment's), and the job refused (`InputError`, the reason for the customer)
+        if the rules now forbid it."""
+        policy = effective_policy(self.settings.policy, job.options.get("policy"))
+        try:
+            options = AnalysisOptions(**{**job.options, "title": job.title, "policy": policy})
+            check_job(
+                policy,
+                options.purpose,
+                options.consent,
+                jurisdiction=self.settings.jurisdiction,
+                require_consent=self.settings.require_consent,
+            )
+        except (MissingDeclaration, ProhibitedUse) as exc:
+            raise InputError(str(exc)) from None
+        return options
 
     def _publish(self, job: Job, lease: str, staging: Path, summary: Summary) -> str:
         """Move the staging folder to outputs/<job id> and record success, unless the job was deleted."""

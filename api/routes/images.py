@@ -13,12 +13,20 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentCustomer, LayoutDep, SettingsDep
+from api.privacy import enforce
 from api.schemas import ImageEmotions, ImageFace, Message
 from api.uploads import multipart_openapi, receive_form
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
-_IMAGE_FORM = multipart_openapi("a JPEG, PNG or WebP photo")
+_IMAGE_FORM = multipart_openapi(
+    "a JPEG, PNG or WebP photo",
+    purpose={
+        "type": "string",
+        "description": "why the image is analysed; required when CLASSPULSE_JURISDICTION=eu",
+    },
+    consent={"type": "boolean", "description": "required when CLASSPULSE_REQUIRE_CONSENT is set"},
+)
 
 #: Images are analysed with their long side at most this (the video pipeline's default `max_side`): MTCNN's
 #: cost grows with the pixel count, and a 9000x9000 image took 25-104 s of CPU at full size.
@@ -86,6 +94,7 @@ def _classify(image: LoadedImage) -> list[dict]:
     openapi_extra=_IMAGE_FORM,
     responses={
         401: {"model": Message},
+        403: {"model": Message, "description": "the deployment's policy or jurisdiction forbids it"},
         408: {"model": Message},
         413: {"model": Message},
         422: {"model": Message},
@@ -97,7 +106,9 @@ async def image_emotions(
     """Faces in one uploaded image, with boxes (pixels) and the seven expression probabilities.
 
     Nothing is stored: the image is deleted as soon as it has been analysed. Images over
-    CLASSPULSE_MAX_IMAGE_PIXELS are refused (422); larger ones are analysed at 1280 px on the long side."""
+    CLASSPULSE_MAX_IMAGE_PIXELS are refused (422); larger ones are analysed at 1280 px on the long side.
+    Per-face expressions are refused (403) unless the deployment's policy is full, and by its jurisdiction's
+    rules like a job (optional form fields `purpose`, `consent`)."""
     incoming = layout.incoming / uuid.uuid4().hex
     await run_in_threadpool(incoming.mkdir, parents=True)
     try:
@@ -109,6 +120,15 @@ async def image_emotions(
             max_file_bytes=settings.max_image_bytes,
             limit_message=f"the image exceeds the limit of {settings.max_image_mb:g} MB",
         )
+        policy = enforce(
+            settings, None, form.fields.get("purpose") or None, form.fields.get("consent") == "true"
+        )
+        if not policy.per_face:
+            raise HTTPException(
+                status_code=403,
+                detail=f"per-face expression inference is not available under this deployment's policy "
+                f"({policy.value})",
+            )
         assert form.path is not None
         request.app.state.metrics.upload_bytes.labels("image").inc(form.size)
         try:

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsDep
+from api.privacy import enforce
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
 from classpulse.results import OUTPUT_FILES
@@ -39,9 +40,15 @@ MAX_OFFSET = 2**31 - 1
 NOT_FOUND = {"model": Message, "description": "no such job for this customer"}
 UNAUTHORIZED = {"model": Message, "description": "missing or invalid API key"}
 
+#: Where the OpenAPI document keeps the schemas the form's fields refer to (the policy and purpose enums).
+COMPONENT_REF = "#/components/schemas/{model}"
+
 _UPLOAD_FORM = multipart_openapi(
     "the recording",
-    **{name: {**field, "title": name} for name, field in JobCreate.model_json_schema()["properties"].items()},
+    **{
+        name: {**field, "title": name}
+        for name, field in JobCreate.model_json_schema(ref_template=COMPONENT_REF)["properties"].items()
+    },
 )
 
 
@@ -58,7 +65,8 @@ def _not_found() -> HTTPException:
         401: UNAUTHORIZED,
         413: {"model": Message, "description": "over CLASSPULSE_MAX_UPLOAD_MB"},
         415: {"model": Message},
-        422: {"description": "not a playable video (with the reason), or bad options"},
+        403: {"model": Message, "description": "prohibited in the deployment's jurisdiction (names the law)"},
+        422: {"description": "not a playable video (with the reason), bad options, or a missing declaration"},
     },
 )
 async def create_job(
@@ -92,7 +100,7 @@ async def receive_upload(
     """Receive, check and accept one upload; `to_options` turns the received text fields into `JobCreate`'s
     (the web page checks its CSRF token and maps its form controls there, so both share every check).
 
-    Raises `HTTPException` (408, 413, 415, 422) or `RequestValidationError` (bad options)."""
+    Raises `HTTPException` (403, 408, 413, 415, 422) or `RequestValidationError` (bad options)."""
     from classpulse.video.probe import InputError, probe
     from service.limits import check_recording
 
@@ -112,6 +120,8 @@ async def receive_upload(
             options = JobCreate.model_validate(to_options(form.fields))
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+        policy = enforce(settings, options.policy, options.purpose, options.consent)
+        options = options.model_copy(update={"policy": policy})
         assert form.path is not None
         request.app.state.metrics.upload_bytes.labels("video").inc(form.size)
         try:

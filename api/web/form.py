@@ -2,8 +2,9 @@
 
 Each control names one `JobCreate` field; its default, bounds and length come from that field, so the form
 and the API cannot disagree. To offer a new upload option, add its `JobCreate` field and one `Control` to
-the group it belongs to (a new `FieldGroup` for a new topic, e.g. privacy: a `select` for a policy or a
-purpose, a required `checkbox` for consent); the template and `api_fields` need no change.
+the group it belongs to (a new `FieldGroup` for a new topic); the template and `api_fields` need no change.
+The privacy fields are not `required` here: whether a purpose or consent is required depends on the
+deployment's settings, and the API's 422 or 403 is shown in words.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from api.schemas import JobCreate
+from classpulse.policy import Policy, Purpose
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,26 @@ UPLOAD_GROUPS: tuple[FieldGroup, ...] = (
             Control("pulse", "Estimate heart rate from the faces", "checkbox"),
         ),
         optional=True,
+    ),
+    FieldGroup(
+        "Privacy",
+        (
+            Control(
+                "policy",
+                "Analysis policy",
+                "select",
+                hint="Aggregate: audience-level results only. No emotion: presence only, no expressions.",
+                choices=(("", "The service's default"), *((p.value, p.value) for p in Policy)),
+            ),
+            Control(
+                "purpose",
+                "Purpose",
+                "select",
+                hint="Why this recording is analysed; some services require it.",
+                choices=(("", "Not declared"), *((p.value, p.value.capitalize()) for p in Purpose)),
+            ),
+            Control("consent", "The people recorded were informed and agreed", "checkbox"),
+        ),
     ),
 )
 

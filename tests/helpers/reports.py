@@ -17,6 +17,7 @@ import numpy as np
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import REASONS, TURNED_AWAY, UNREADABLE, readability_rule
+from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import REASON_FACE_TOO_SMALL, REASON_LOW_QUALITY, REASON_TOO_FEW_SAMPLES
 from classpulse.results import (
     AnalysisResult,
@@ -26,6 +27,7 @@ from classpulse.results import (
     EmotionSample,
     Face,
     Models,
+    Privacy,
     Processing,
     Pulse,
     PulseModel,
@@ -35,7 +37,7 @@ from classpulse.results import (
     TrackerModel,
     Video,
 )
-from classpulse.summary import audience_summary, timeline_of
+from classpulse.summary import TIMELINE_MEANING, audience_summary, timeline_of
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ def make_report_data(
     timeline = timeline_of(face_records, range(int(duration_s) + 1))
     fps = 25.0
     summary = Summary(
+        privacy=Privacy(Policy.FULL.value, None, False, TIMELINE_MEANING[Policy.FULL]),
         video=Video(
             file="thermo_week3.mp4",
             title=title,

@@ -32,6 +32,14 @@ def sign_in(stack: Stack, key: str) -> httpx.Client:
     return client
 
 
+def upload_form(client: httpx.Client, path: Path, data: dict[str, str], json: bool = False) -> httpx.Response:
+    """The upload form's post, as the browser sends it (with the page's CSRF token unless `data` has one)."""
+    fields = {"csrf_token": csrf_token(client, "/web/"), **data}
+    headers = {"Accept": "application/json"} if json else {}
+    with path.open("rb") as fh:
+        return client.post("/web/jobs", data=fields, files={"file": (path.name, fh)}, headers=headers)
+
+
 def csrf_token(client: httpx.Client, page: str) -> str:
     """The CSRF token in the forms of `page` (GET; its nonce cookie lands in the client)."""
     response = client.get(page)

@@ -23,7 +23,12 @@ def test_the_page_names_every_output() -> None:
 
 def test_a_post_becomes_the_api_fields() -> None:
     posted = {"title": "Week 1", "detect_every_s": "2", "csrf_token": "t", "unknown": "x"}
-    assert api_fields(posted) == {"title": "Week 1", "detect_every_s": "2", "pulse": "false"}
+    assert api_fields(posted) == {
+        "title": "Week 1",
+        "detect_every_s": "2",
+        "pulse": "false",
+        "consent": "false",
+    }
     assert api_fields({"pulse": "true"})["pulse"] == "true"
     JobCreate.model_validate(api_fields(posted))
 
@@ -37,7 +42,8 @@ def test_errors_in_words() -> None:
         {"loc": ["policy"], "msg": "Input should be 'full'"},
     ]
     assert describe(errors) == (
-        "Seconds between face checks: input should be greater than 0; policy: input should be 'full'."
+        "Seconds between face checks: input should be greater than 0; "
+        "Analysis policy: input should be 'full'."
     )
 
 
@@ -47,15 +53,18 @@ def test_every_kind_of_control_renders_with_a_label() -> None:
         CONTROLS["title"],
         CONTROLS["detect_every_s"],
         CONTROLS["pulse"],
-        # A select, as a policy or purpose control will be; any JobCreate field serves to render one.
+        CONTROLS["purpose"],
+        # A required select: any JobCreate field serves to render one.
         Control(
             "title", "Purpose", "select", required=True, choices=(("", "Choose…"), ("research", "Research"))
         ),
     ]
     for control in kinds:
-        html = str(field(control, {"title": "research"}))
+        html = str(field(control, {"title": "research", "purpose": "research"}))
         assert f'<label for="{control.name}">{control.label}</label>' in html
         assert re.search(rf'<(input|select) id="{control.name}" name="{control.name}"', html)
+    purpose = str(field(CONTROLS["purpose"], {"purpose": "research"}))
+    assert '<option value="research" selected>Research</option>' in purpose and " required" not in purpose
     select = str(field(kinds[-1], {"title": "research"}))
     assert '<option value="research" selected>Research</option>' in select and " required" in select
     # After a post the browser sends nothing for an unticked checkbox: it stays unticked.

@@ -12,6 +12,7 @@ import pytest
 from api.web.form import describe
 from tests.helpers.service import Stack
 from tests.helpers.web import csrf_token, sign_in
+from tests.helpers.web import upload_form as upload
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +35,6 @@ def cookie(response: httpx.Response, name: str) -> dict[str, str | bool]:
                 parsed[key.lower()] = value or True
             return parsed
     raise AssertionError(f"no Set-Cookie for {name}: {response.headers.get_list('set-cookie')}")
-
-
-def upload(client: httpx.Client, path: Path, data: dict[str, str], json: bool = False) -> httpx.Response:
-    """The upload form's post, as the browser sends it (with the page's CSRF token unless `data` has one)."""
-    fields = {"csrf_token": csrf_token(client, "/web/"), **data}
-    headers = {"Accept": "application/json"} if json else {}
-    with path.open("rb") as fh:
-        return client.post("/web/jobs", data=fields, files={"file": (path.name, fh)}, headers=headers)
 
 
 def api_upload(stack: Stack, key: str, path: Path, data: dict[str, str] | None = None) -> httpx.Response:
@@ -185,6 +178,9 @@ def test_upload_errors_are_the_apis_own_in_words(
         "detect_every_s": 2.0,
         "emotion_every_s": 0.5,
         "pulse": False,
+        "policy": "full",  # the effective policy: the deployment's, as the form asked for none
+        "purpose": None,
+        "consent": False,
     }
 
 
