@@ -35,8 +35,9 @@ from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
+from classpulse.faces.identity import ChipPicker, FaceDescriber, view_quality
 from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
-from classpulse.faces.readability import assess_readability, readability_rule
+from classpulse.faces.readability import assess_readability, face_pose, readability_rule
 from classpulse.faces.tracker import FaceTracker
 from classpulse.options import AnalysisOptions
 from classpulse.progress import Progress, Stage
@@ -76,6 +77,7 @@ __all__ = ["analyze", "analyze_chunk", "analyze_in_chunks", "classify_image", "c
 class _Models:
     detector: FaceDetector
     classifier: EmotionClassifier
+    describer: FaceDescriber
 
 
 @functools.cache
@@ -89,7 +91,9 @@ def _load_models() -> _Models:
     """
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    return _Models(detector=FaceDetector(), classifier=EmotionClassifier.load())
+    return _Models(
+        detector=FaceDetector(), classifier=EmotionClassifier.load(), describer=FaceDescriber.load()
+    )
 
 
 def _every(interval_s: float, fps: float) -> int:
@@ -209,6 +213,9 @@ class _StreamingAnalysis:
             ]
             for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
                 record.add_frame(frame.t, faces.xyxy[i] * self.to_source, rgb[i], size)
+        if detections is not None:  # fresh boxes and landmarks: a chance for a better view of each face
+            with self.clock("identity"):
+                self._offer_views(frame, faces, records)
         if frame.index % self.emotion_every == 0:
             with self.clock("expression"):
                 crops = aligned_crops(gray, faces.landmarks)
@@ -223,6 +230,14 @@ class _StreamingAnalysis:
                 future = self.worker.submit(self._classify, crops[readable])
                 self.expressions.append((frame.t, records, readable, reason, future))
                 self._collect(wait=len(self.expressions) > MAX_PENDING_EXPRESSIONS)
+
+    def _offer_views(self, frame: Frame, faces: Faces, records: list[TrackRecord]) -> None:
+        """Keep each tracklet's best views for its face descriptor (`classpulse.faces.identity`)."""
+        yaw, _, _ = face_pose(faces.landmarks)
+        for i, (record, size) in enumerate(zip(records, faces.sizes.tolist(), strict=True)):
+            quality = view_quality(size, yaw[i])
+            if record.views.wants(frame.t, size, quality):
+                record.views.add(frame.t, quality, self.models.describer.chip(frame.rgb, faces.xyxy[i]))
 
     def _classify(self, crops: np.ndarray) -> np.ndarray:
         """On the expression worker thread: crops (n, 48, 48) -> probabilities (n, 7)."""
@@ -283,6 +298,20 @@ def add_pulse(record: TrackRecord, options: AnalysisOptions) -> None:
         valid=record.face_px >= MIN_FACE_PX,
     )
     record.drop_trace()
+
+
+def describe_where_needed(records: list[TrackRecord], describer: FaceDescriber) -> None:
+    """Give a descriptor to each tracklet the merge may have to judge by appearance: one that some other
+    tracklet could continue or be continued by (they never overlap in time). In a lecture where everyone
+    stays in view nothing is described; the network costs about 85 ms per view on one core."""
+    kept = [r for r in records if r.last_s - r.first_s >= MIN_TRACK_S]
+    ends, starts = sorted(r.last_s for r in kept), sorted(r.first_s for r in kept)
+    for record in kept:
+        earliest_end = ends[1] if ends and ends[0] == record.last_s and len(ends) > 1 else ends[0]
+        latest_start = starts[-2] if starts[-1] == record.first_s and len(starts) > 1 else starts[-1]
+        if earliest_end < record.first_s or latest_start > record.last_s:
+            record.descriptor = describer.describe(record.views.chips())
+        record.views = ChipPicker()
 
 
 def _models_info(
@@ -430,10 +459,13 @@ def combine_chunks(
     with clock("load models"):
         models = _load_models()
     records = stitch(results)
-    with clock("pulse"):
-        for record in records:
-            if record.has_trace:
+    traced = [record for record in records if record.has_trace]  # border tracks of chunks
+    if traced:
+        with clock("pulse"):
+            for record in traced:
                 add_pulse(record, options)
+    with clock("identity"):
+        describe_where_needed(records, models.describer)
     face_of = merge_tracklets([r.span() for r in records])
     fps = results[0].chunk.fps
     width, height = analysis_size(info, options.max_side)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.faces.identity import ChipPicker
 from classpulse.faces.merge import TrackletSpan
 from classpulse.faces.readability import READABLE
 
@@ -24,11 +25,14 @@ class TrackRecord:
     analysis resolution). Per emotion sample: time (s), the 7 class probabilities (NaN when the face was
     not readable, so not classified) and the readability reason code (`faces.readability.REASONS`,
     0 = readable; one byte).
-    `pulse` holds the tracklet's heart-rate windows once it has ended.
+    `pulse` holds the tracklet's heart-rate windows once it has ended; `views` its best views while they
+    may still be needed for `descriptor`, its face descriptor (`classpulse.faces.identity`), if described.
     """
 
     track_id: int
     pulse: list = field(default_factory=list)
+    views: ChipPicker = field(default_factory=ChipPicker)
+    descriptor: np.ndarray | None = None
     _times: array = field(default_factory=lambda: array("d"))
     _boxes: array = field(default_factory=lambda: array("f"))
     _rgb: array = field(default_factory=lambda: array("f"))
@@ -67,6 +71,7 @@ class TrackRecord:
         samples = self.emotion_times >= t
         return TrackRecord(
             self.track_id,
+            views=self.views,
             _times=array("d", self.frame_times[keep]),
             _boxes=array("f", self.boxes[keep].ravel()),
             _rgb=array("f", self.rgb[keep].ravel()) if self.has_trace else array("f"),
@@ -85,6 +90,7 @@ class TrackRecord:
         return TrackRecord(
             self.track_id,
             pulse=self.pulse + later.pulse,
+            views=self.views.merged(later.views),
             _times=self._times + later._times,
             _boxes=self._boxes + later._boxes,
             _rgb=self._rgb + later._rgb if traced else array("f"),
@@ -144,4 +150,4 @@ class TrackRecord:
 
     def span(self) -> TrackletSpan:
         boxes = self.boxes
-        return TrackletSpan(self.track_id, self.first_s, self.last_s, boxes[0], boxes[-1])
+        return TrackletSpan(self.track_id, self.first_s, self.last_s, boxes[0], boxes[-1], self.descriptor)

@@ -218,11 +218,18 @@ class JobRunner:
 
         if not job.source_path or not Path(job.source_path).is_file():
             raise InputError(f"{job.filename}: the recording is no longer available")
+        options = self.job_options(job)
         chunk_s = self.settings.chunk_minutes * 60
-        if analyze is None and 0 < chunk_s < ((job.video or {}).get("duration_s") or 0):
+        # Chunks hand their tracks to the stitcher through files, so only a policy that writes per-face
+        # results anyway may be chunked: under the others nothing per face ever touches the disk.
+        if (
+            analyze is None
+            and options.policy.per_face
+            and 0 < chunk_s < ((job.video or {}).get("duration_s") or 0)
+        ):
             return self._analyze_in_chunks(job, staging, heartbeat, chunk_s)
         return (analyze or analyze_to_dir)(
-            Path(job.source_path), staging, self.job_options(job), on_progress=heartbeat.report
+            Path(job.source_path), staging, options, on_progress=heartbeat.report
         )
 
     def _analyze_in_chunks(self, job: Job, staging: Path, heartbeat: Heartbeat, chunk_s: float) -> Summary:
