@@ -300,6 +300,13 @@ def add_pulse(record: TrackRecord, options: AnalysisOptions) -> None:
     record.drop_trace()
 
 
+def identify(records: list[TrackRecord], describer: FaceDescriber) -> dict[int, int]:
+    """Finished tracklets -> face id per tracklet id (`classpulse.faces.merge`), describing by appearance
+    the tracklets the merge may have to judge."""
+    describe_where_needed(records, describer)
+    return merge_tracklets([r.span() for r in records])
+
+
 def describe_where_needed(records: list[TrackRecord], describer: FaceDescriber) -> None:
     """Give a descriptor to each tracklet the merge may have to judge by appearance: one that some other
     tracklet could continue or be continued by (they never overlap in time). In a lecture where everyone
@@ -465,8 +472,7 @@ def combine_chunks(
             for record in traced:
                 add_pulse(record, options)
     with clock("identity"):
-        describe_where_needed(records, models.describer)
-    face_of = merge_tracklets([r.span() for r in records])
+        face_of = identify(records, models.describer)
     fps = results[0].chunk.fps
     width, height = analysis_size(info, options.max_side)
     started = min(r.started for r in results)

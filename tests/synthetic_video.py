@@ -56,6 +56,7 @@ class FaceTruth:
     pulse_phase: float  # radians
     drift_px: int  # amplitude of the tile drift along x and y
     drift_period_s: tuple[float, float]  # periods of the x and y drift sines
+    moves: tuple[tuple[float, tuple[int, int, int, int]], ...] = ()  # (from_s, rest box): changes of seat
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class GroundTruth:
         """Exact tile box at `t` in pixels, drift included."""
         f = self.faces[face]
         dx, dy = (round(f.drift_px * math.sin(2 * math.pi * t / p)) for p in f.drift_period_s)
-        x1, y1, x2, y2 = f.tile_box
+        x1, y1, x2, y2 = next((box for start, box in reversed(f.moves) if start <= t), f.tile_box)
         return x1 + dx, y1 + dy, x2 + dx, y2 + dy
 
     def to_json(self) -> str:
@@ -226,7 +227,13 @@ def build_synthetic_lecture(
     H.264 (libx264, yuv420p, `crf`) in an mp4; written to a temporary name and renamed, so `out_path`
     is either complete or absent. Returns the ground truth.
     """
-    gt = plan_synthetic_lecture(faces_dir, **plan_kwargs)
+    return render_lecture(out_path, plan_synthetic_lecture(faces_dir, **plan_kwargs), crf=crf, preset=preset)
+
+
+def render_lecture(
+    out_path: Path, gt: GroundTruth, *, crf: int = 18, preset: str = "veryfast"
+) -> GroundTruth:
+    """Render a planned lecture (see `build_synthetic_lecture`); returns `gt`."""
     out_path = Path(out_path)
     w, h = gt.size
     tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp{out_path.suffix}")
