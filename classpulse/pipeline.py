@@ -35,7 +35,15 @@ from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
-from classpulse.faces.identity import ChipPicker, FaceDescriber, view_quality
+from classpulse.faces.identity import (
+    DESCRIPTOR_NAME,
+    DIFFERENT_PERSON_DISTANCE,
+    MIN_CHIP_FACE_PX,
+    SAME_PERSON_DISTANCE,
+    ChipPicker,
+    FaceDescriber,
+    view_quality,
+)
 from classpulse.faces.merge import MAX_GAP_S, MIN_TRACK_S, merge_tracklets
 from classpulse.faces.readability import assess_readability, face_pose, readability_rule
 from classpulse.faces.tracker import FaceTracker
@@ -360,6 +368,10 @@ def _models_info(
             max_misses=tracker_max_misses,
             merge_gap_s=MAX_GAP_S,
             min_track_s=MIN_TRACK_S,
+            descriptor=f"{DESCRIPTOR_NAME}, dlib {models.describer.version}",
+            descriptor_min_face_px=MIN_CHIP_FACE_PX,
+            same_person_distance=SAME_PERSON_DISTANCE,
+            different_person_distance=DIFFERENT_PERSON_DISTANCE,
         ),
         pulse=PulseModel(
             method=options.pulse_method,

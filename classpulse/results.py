@@ -233,11 +233,17 @@ class DetectorModel:
 
 @dataclass(frozen=True)
 class TrackerModel:
+    """How faces are followed and tracklets joined (`classpulse.faces.merge`, `classpulse.faces.identity`)."""
+
     method: str
     search_every_s: float
     max_misses: int
     merge_gap_s: float
     min_track_s: float
+    descriptor: str
+    descriptor_min_face_px: float
+    same_person_distance: float
+    different_person_distance: float
 
 
 @dataclass(frozen=True)
