@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import HTTPException, status
+from pydantic import TypeAdapter, ValidationError
 
 from classpulse.policy import Policy, ProhibitedUse, Purpose, check_job, effective_policy
 from service.settings import Settings
@@ -27,3 +28,20 @@ def enforce(
     except ValueError as exc:  # MissingDeclaration, or a purpose that is not one of `Purpose`
         raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
     return policy
+
+
+_PURPOSE = TypeAdapter(Purpose | None)
+_CONSENT = TypeAdapter(bool)
+
+
+def form_declarations(fields: dict[str, str]) -> tuple[Purpose | None, bool]:
+    """`purpose` and `consent` from raw form fields, read as a job upload reads them (`consent`: true, 1,
+    yes, on...); 422 when either is not a valid value."""
+    try:
+        return (
+            _PURPOSE.validate_python(fields.get("purpose") or None),
+            _CONSENT.validate_python(fields.get("consent") or False),
+        )
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'field'}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail) from None

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentCustomer, LayoutDep, SettingsDep
-from api.privacy import enforce
+from api.privacy import enforce, form_declarations
 from api.schemas import ImageEmotions, ImageFace, Message
 from api.uploads import multipart_openapi, receive_form
 
@@ -120,9 +120,7 @@ async def image_emotions(
             max_file_bytes=settings.max_image_bytes,
             limit_message=f"the image exceeds the limit of {settings.max_image_mb:g} MB",
         )
-        policy = enforce(
-            settings, None, form.fields.get("purpose") or None, form.fields.get("consent") == "true"
-        )
+        policy = enforce(settings, None, *form_declarations(form.fields))
         if not policy.per_face:
             raise HTTPException(
                 status_code=403,

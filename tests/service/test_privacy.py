@@ -95,9 +95,11 @@ def test_eu_images_follow_the_same_rules(eu: tuple[Stack, str]) -> None:
             "/v1/images/emotions", files=image, data={"purpose": "education", "consent": "true"}
         )
         no_consent = client.post("/v1/images/emotions", files=image, data={"purpose": "research"})
-        lab = client.post("/v1/images/emotions", files=image, data={"purpose": "research", "consent": "true"})
+        lab = client.post("/v1/images/emotions", files=image, data={"purpose": "research", "consent": "on"})
+        unknown = client.post("/v1/images/emotions", files=image, data={"purpose": "fun", "consent": "1"})
     assert school.status_code == 403 and "Art. 5(1)(f)" in school.json()["detail"]
     assert no_consent.status_code == 422
+    assert unknown.status_code == 422 and "research" in unknown.json()["detail"]
     assert lab.status_code == 200 and lab.json()["faces"] == []
 
 
