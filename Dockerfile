@@ -28,6 +28,10 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.14.1 t
 COPY . .
 RUN pip install .
 
+# face-recognition-models also ships dlib's 68-point landmark model (96 MB), trained on data that forbids
+# commercial use; Classpulse never loads it, so the image does not carry it.
+RUN rm "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/face_recognition_models/models/shape_predictor_68_face_landmarks.dat"
+
 # facenet-pytorch (MTCNN face detector, weights included in the wheel) is installed without its dependencies:
 # its wheel pins torch<2.3, numpy<2 and Pillow<10.3, which would downgrade (or conflict with) the versions
 # above, although it runs fine on current releases. Its real dependencies are already installed.

@@ -36,10 +36,13 @@ from classpulse.faces.crops import aligned_crops
 from classpulse.faces.detections import Faces
 from classpulse.faces.detector import FaceDetector, min_face_px_for
 from classpulse.faces.identity import (
+    CHIPS_PER_TRACK,
     DESCRIPTOR_NAME,
     DIFFERENT_PERSON_DISTANCE,
     MIN_CHIP_FACE_PX,
+    ONE_PERSON_SPLIT,
     SAME_PERSON_DISTANCE,
+    TWO_PEOPLE_JOINED,
     ChipPicker,
     FaceDescriber,
     view_quality,
@@ -369,9 +372,12 @@ def _models_info(
             merge_gap_s=MAX_GAP_S,
             min_track_s=MIN_TRACK_S,
             descriptor=f"{DESCRIPTOR_NAME}, dlib {models.describer.version}",
+            descriptor_views=CHIPS_PER_TRACK,
             descriptor_min_face_px=MIN_CHIP_FACE_PX,
             same_person_distance=SAME_PERSON_DISTANCE,
             different_person_distance=DIFFERENT_PERSON_DISTANCE,
+            two_people_joined=TWO_PEOPLE_JOINED,
+            one_person_split=ONE_PERSON_SPLIT,
         ),
         pulse=PulseModel(
             method=options.pulse_method,

@@ -241,9 +241,12 @@ class TrackerModel:
     merge_gap_s: float
     min_track_s: float
     descriptor: str
+    descriptor_views: int
     descriptor_min_face_px: float
     same_person_distance: float
     different_person_distance: float
+    two_people_joined: float
+    one_person_split: float
 
 
 @dataclass(frozen=True)

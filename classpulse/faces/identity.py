@@ -34,6 +34,10 @@ MIN_CHIP_FACE_PX = 80.0
 #: of photo pairs taken years apart, 0.3 % within a recording).
 SAME_PERSON_DISTANCE = 0.40
 DIFFERENT_PERSON_DISTANCE = 0.55
+#: The measured error rates at SAME_PERSON_DISTANCE (fractions), as the report states them: two people's
+#: photos joined, and two views of one person within a recording split.
+TWO_PEOPLE_JOINED = 0.002
+ONE_PERSON_SPLIT = 0.024
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25

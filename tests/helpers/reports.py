@@ -158,9 +158,12 @@ MODELS = Models(
         merge_gap_s=60.0,
         min_track_s=1.0,
         descriptor="dlib ResNet face descriptor (dlib_face_recognition_resnet_model_v1), dlib 20.0.1",
+        descriptor_views=3,
         descriptor_min_face_px=80.0,
         same_person_distance=0.4,
         different_person_distance=0.55,
+        two_people_joined=0.002,
+        one_person_split=0.024,
     ),
     pulse=PulseModel(
         method="pos",

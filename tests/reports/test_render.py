@@ -156,6 +156,15 @@ def test_the_stress_rule_is_stated(standard):
     assert "by more than 15 bpm and more than 15%" in html and "first 60 s of reliable estimates" in html
 
 
+def test_the_merge_rule_and_its_measured_error_rates_are_stated(standard):
+    tracker = standard["summary"].models.tracker
+    flat = re.sub(r"\s+", " ", standard["html"])
+    assert f"from its {tracker.descriptor_views} best views" in flat
+    assert "within 0.4, wherever and whenever" in flat and "more than 0.55 apart" in flat
+    assert "0.2% of pairs of two people (photos) would be joined" in flat
+    assert "2.4% of pairs of views of one person within a recording would not" in flat
+
+
 def test_accuracy_on_photos_of_other_people_is_stated_when_the_model_was_checked_on_them(standard):
     summary = standard["summary"]
     assert "photographs of other people" not in standard["html"]
