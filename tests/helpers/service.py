@@ -220,6 +220,13 @@ class Stack:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
+    def upload(self, key: str, video: Path) -> str:
+        """POST `video` as a job of the key's customer; returns the job id (asserts 202)."""
+        with self.client(key) as client, video.open("rb") as fh:
+            response = client.post("/v1/jobs", files={"file": (video.name, fh, "video/mp4")})
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
     def wait_job(
         self,
         client: httpx.Client,

@@ -48,13 +48,6 @@ def _stop_workers(stack: Stack) -> Iterator[None]:
         stack.kill(name, signal.SIGTERM)
 
 
-def _upload(stack: Stack, key: str, video: Path) -> str:
-    with stack.client(key) as client, video.open("rb") as fh:
-        response = client.post("/v1/jobs", files={"file": (video.name, fh, "video/mp4")})
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
-
-
 def _finished_with_one_report(stack: Stack, key: str, job_id: str) -> dict:
     with stack.client(key) as client:
         job = stack.wait_job(client, job_id, timeout=300)
@@ -68,7 +61,7 @@ def _finished_with_one_report(stack: Stack, key: str, job_id: str) -> dict:
 def test_two_workers_share_the_chunks_of_one_recording(stack: Stack, key: str, lecture: Path) -> None:
     stack.start_worker("worker")
     stack.start_worker("worker2")
-    summary = _finished_with_one_report(stack, key, _upload(stack, key, lecture))
+    summary = _finished_with_one_report(stack, key, stack.upload(key, lecture))
 
     assert [face["face_id"] for face in summary["faces"]] == [1, 2, 3]
     assert [face["pulse"]["mean_bpm"] for face in summary["faces"]] == pytest.approx([66, 78, 90], abs=1.5)
@@ -80,7 +73,7 @@ def test_two_workers_share_the_chunks_of_one_recording(stack: Stack, key: str, l
 def test_killing_the_worker_of_a_chunk_still_gives_one_report(stack: Stack, key: str, lecture: Path) -> None:
     stack.start_worker("worker")
     stack.start_worker("worker2")
-    job_id = _upload(stack, key, lecture)
+    job_id = stack.upload(key, lecture)
 
     def chunk_held_by_the_other_worker() -> tuple[str, str] | None:
         owner = (stack.job_row(job_id).worker or "").split("-")[0]

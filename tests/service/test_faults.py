@@ -34,13 +34,6 @@ def _stop_processes(stack: Stack) -> Iterator[None]:
         stack.kill(name, signal.SIGTERM)
 
 
-def _upload(stack: Stack, key: str, clip: Path) -> str:
-    with stack.client(key) as client, clip.open("rb") as fh:
-        response = client.post("/v1/jobs", files={"file": (clip.name, fh, "video/mp4")})
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
-
-
 def _assert_one_set_of_outputs(stack: Stack, key: str, job: dict) -> None:
     assert job["status"] == "succeeded", job
     assert {p.name for p in (stack.data_dir / "outputs" / job["id"]).iterdir()} == set(OUTPUT_FILES)
@@ -59,7 +52,7 @@ def test_sigkill_whole_worker_mid_job(stack: Stack, key: str, clip: Path, redis_
     """SIGKILL the worker (main process and pool child) mid-job; a new worker plus the reaper finish it."""
     stack.start_beat()  # the reaper, every 2 s; a job is lost after 6 s without heartbeat
     stack.start_worker()
-    job_id = _upload(stack, key, clip)
+    job_id = stack.upload(key, clip)
     with stack.client(key) as client:
         running = stack.wait_job(
             client, job_id, statuses=("running",), timeout=120, where=lambda j: j["progress"] >= 10
@@ -104,7 +97,7 @@ def test_sigkill_whole_worker_mid_job(stack: Stack, key: str, clip: Path, redis_
 def test_sigkill_pool_child_mid_job(stack: Stack, key: str, clip: Path) -> None:
     """SIGKILL only the pool process: reject_on_worker_lost redelivers at once, without the reaper."""
     worker = stack.start_worker()
-    job_id = _upload(stack, key, clip)
+    job_id = stack.upload(key, clip)
     with stack.client(key) as client:
         running = stack.wait_job(
             client, job_id, statuses=("running",), timeout=120, where=lambda j: j["progress"] >= 10
@@ -128,7 +121,7 @@ def test_sigkill_pool_child_mid_job(stack: Stack, key: str, clip: Path) -> None:
 def test_flushall_while_queued(stack: Stack, key: str, clip: Path, redis_client: redis.Redis) -> None:
     """The broker loses the queue (FLUSHALL) while a job waits and no worker runs; the reaper re-publishes."""
     assert "worker" not in stack.procs and "beat" not in stack.procs
-    job_id = _upload(stack, key, clip)
+    job_id = stack.upload(key, clip)
     db = int(stack.env["CLASSPULSE_BROKER_URL"].rsplit("/", 1)[1])
     broker = redis.Redis.from_url(stack.env["CLASSPULSE_BROKER_URL"])
     assert broker.llen("analysis") == 1 and broker.get(f"classpulse:enqueued:{job_id}")
