@@ -5,7 +5,7 @@ faces by the time that part starts. Both neighbours analyse the overlap on the s
 i / fps s), so a face followed by both has boxes at exactly the same times there: tracks whose boxes
 overlap there (IoU) are one person. The later chunk's frames before its start are then dropped and the
 two tracks joined into one record, skin-colour trace included, so pulse windows across the border are
-computed on the joined trace as in a single pass. Pure bookkeeping: no video, no models.
+computed on the joined trace as in a single pass. Bookkeeping only: no frames, no models.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import numpy as np
 
 from classpulse.faces.detections import box_iou
 from classpulse.track_record import TrackRecord
+from classpulse.video.decode import analysis_rate
+from classpulse.video.probe import VideoInfo
 
 #: Chunk length when a recording is spread over several processes (CLI `--chunk-minutes`).
 DEFAULT_CHUNK_MINUTES = 10.0
@@ -94,12 +96,17 @@ def plan_chunks(
     ]
 
 
+def chunks_of(info: VideoInfo, max_fps: float, chunk_s: float) -> list[Chunk]:
+    """`plan_chunks` for a probed recording analysed at its rate capped at `max_fps`."""
+    return plan_chunks(info.duration_s, analysis_rate(info, cap=max_fps), chunk_s)
+
+
 @dataclass
 class ChunkResult:
     """What one chunk's analysis hands to the stitcher. `records` have track ids from
     `chunk.index * ID_STRIDE`; records that touch a border keep their skin-colour trace (`has_trace`)
     and get their pulse after stitching. `frames`: frames owned and analysed; `stage_s`: seconds per
-    stage; `started`/`finished`: Unix times; `peak_rss_mb` of the process."""
+    stage; `started`: Unix time; `peak_rss_mb` of the process."""
 
     chunk: Chunk
     records: list[TrackRecord]
@@ -107,7 +114,6 @@ class ChunkResult:
     decoded_end_s: float
     stage_s: dict[str, float] = field(default_factory=dict)
     started: float = 0.0
-    finished: float = 0.0
     peak_rss_mb: float = 0.0
 
 

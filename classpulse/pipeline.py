@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from classpulse import __version__
-from classpulse.chunks import ID_STRIDE, Chunk, ChunkResult, plan_chunks, stitch, touches_border, whole
+from classpulse.chunks import ID_STRIDE, Chunk, ChunkResult, chunks_of, stitch, touches_border, whole
 from classpulse.emotion.classifier import EmotionClassifier, precision_name
 from classpulse.emotion.model import EMOTION_LABELS
 from classpulse.faces.crops import aligned_crops
@@ -323,10 +323,11 @@ def describe_where_needed(records: list[TrackRecord], describer: FaceDescriber) 
     tracklet could continue or be continued by (they never overlap in time). In a lecture where everyone
     stays in view nothing is described; the network costs about 85 ms per view on one core."""
     kept = [r for r in records if r.last_s - r.first_s >= MIN_TRACK_S]
-    ends, starts = sorted(r.last_s for r in kept), sorted(r.first_s for r in kept)
+    if not kept:
+        return
+    # A record always overlaps itself, so comparing with all records (itself included) finds the others.
+    earliest_end, latest_start = min(r.last_s for r in kept), max(r.first_s for r in kept)
     for record in kept:
-        earliest_end = ends[1] if ends and ends[0] == record.last_s and len(ends) > 1 else ends[0]
-        latest_start = starts[-2] if starts[-1] == record.first_s and len(starts) > 1 else starts[-1]
         if earliest_end < record.first_s or latest_start > record.last_s:
             record.descriptor = describer.describe(record.views.chips())
         record.views = ChipPicker()
@@ -415,7 +416,7 @@ def analyze_in_chunks(
     same persons and, within the tracker's detection schedule, the same results as `analyze`.
 
     Processes are spawned, not forked: a forked child of a process that already ran torch can hang."""
-    chunks = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)
+    chunks = chunks_of(info, options.max_fps, chunk_s)
     context = multiprocessing.get_context("spawn")
     results = []
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
@@ -461,7 +462,6 @@ def analyze_chunk(
         decoded_end_s=(last_index + 1) / chunk.fps,
         stage_s=clock.seconds,
         started=started,
-        finished=time.time(),
         peak_rss_mb=_peak_rss_mb(),
     )
 

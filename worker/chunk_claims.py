@@ -55,11 +55,6 @@ class ChunkFolder:
             fh.write(worker)
         return True
 
-    def holder(self, index: int) -> str | None:
-        with contextlib.suppress(FileNotFoundError):
-            return self._claim(index).read_text()
-        return None
-
     def take_over(self, index: int, worker: str, stale_s: float) -> bool:
         """Claim a chunk that is unclaimed, or whose claim has not been touched for `stale_s` seconds."""
         if self.claim(index, worker):

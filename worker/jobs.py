@@ -19,12 +19,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classpulse.chunks import Chunk, plan_chunks
+from classpulse.chunks import Chunk, chunks_of
 from classpulse.options import AnalysisOptions
 from classpulse.policy import MissingDeclaration, ProhibitedUse, check_job, effective_policy
 from classpulse.progress import Stage
 from classpulse.results import Summary
-from classpulse.video.decode import analysis_rate
 from classpulse.video.probe import InputError, probe
 from service.settings import Settings
 from storage import crud
@@ -240,7 +239,7 @@ class JobRunner:
 
         info, options = probe(Path(job.source_path)), self.job_options(job)
         heartbeat.report(Stage.PROBING, 1.0)
-        chunks = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)
+        chunks = chunks_of(info, options.max_fps, chunk_s)
         folder = ChunkFolder(staging)
         folder.create()
         for chunk in chunks[1:]:
@@ -303,7 +302,7 @@ class JobRunner:
             return "taken"
         try:
             info, options = probe(Path(job.source_path)), self.job_options(job)
-            chunk = plan_chunks(info.duration_s, analysis_rate(info, cap=options.max_fps), chunk_s)[index]
+            chunk = chunks_of(info, options.max_fps, chunk_s)[index]
             self._run_chunk(folder, info, options, chunk)
         except Exception:
             log.warning(

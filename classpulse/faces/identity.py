@@ -90,6 +90,10 @@ def unit(v: np.ndarray) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
+def _best(views: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    return sorted(views, key=lambda v: -v[0])[:CHIPS_PER_TRACK]
+
+
 def view_quality(size_px: float, yaw: float) -> float:
     """How good a view is for recognition: larger and more frontal is better (yaw in eye distances)."""
     return float(size_px) * max(0.0, 1.0 - min(abs(yaw), 1.0))
@@ -110,17 +114,11 @@ class ChipPicker:
 
     def add(self, t: float, quality: float, chip: np.ndarray) -> None:
         self.next_t = t + CHIP_EVERY_S
-        self.views.append((quality, chip))
-        self.views.sort(key=lambda v: -v[0])
-        del self.views[CHIPS_PER_TRACK:]
+        self.views = _best([*self.views, (quality, chip)])
 
     def merged(self, later: ChipPicker) -> ChipPicker:
         """The best views of two pickers of one tracklet (split at a chunk border)."""
-        picker = ChipPicker(next_t=later.next_t)
-        for quality, chip in self.views + later.views:
-            picker.add(picker.next_t, quality, chip)
-        picker.next_t = later.next_t
-        return picker
+        return ChipPicker(next_t=later.next_t, views=_best(self.views + later.views))
 
     def chips(self) -> list[np.ndarray]:
         return [chip for _, chip in self.views]

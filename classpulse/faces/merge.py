@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from classpulse.faces.detections import box_centers, box_sizes
-from classpulse.faces.identity import DIFFERENT_PERSON_DISTANCE, SAME_PERSON_DISTANCE
+from classpulse.faces.identity import DIFFERENT_PERSON_DISTANCE, SAME_PERSON_DISTANCE, unit
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,7 @@ class _Face:
     def appearance_distance(self, span: TrackletSpan) -> float | None:
         if self._sum is None or span.descriptor is None:
             return None
-        mean = self._sum / max(float(np.linalg.norm(self._sum)), 1e-12)
-        return float(np.linalg.norm(mean - span.descriptor))
+        return float(np.linalg.norm(unit(self._sum) - span.descriptor))
 
     def overlaps(self, span: TrackletSpan) -> bool:
         return any(m.first_s <= span.last_s and span.first_s <= m.last_s for m in self.members)
