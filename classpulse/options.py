@@ -7,7 +7,9 @@ their names from `AnalysisOptions`. Torch-free, so the API and the command line 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
+from classpulse.insights.markers import Marker
 from classpulse.policy import Policy, Purpose
 
 
@@ -16,7 +18,10 @@ class AnalysisOptions:
     """Intervals in seconds; `max_side` caps the analysis resolution (pixels), `max_fps` its frame rate;
     `pulse_method` names a method of `classpulse.pulse.methods.PULSE_METHODS`. `policy` is the effective
     privacy policy (`classpulse.policy.effective_policy`); `purpose` and `consent` are what the job declared,
-    recorded in the report as given."""
+    recorded in the report as given. `markers` split the report into segments
+    (`classpulse.insights.markers`; none: fixed windows); `course` and `session_date` (ISO date) place the
+    recording among a course's sessions (`classpulse compare`); `negative_stretch_min` is how long a person
+    must look negative before the report flags it."""
 
     detect_every_s: float = 1.0
     search_every_s: float = 5.0
@@ -29,6 +34,10 @@ class AnalysisOptions:
     policy: Policy = Policy.FULL
     purpose: Purpose | None = None
     consent: bool = False
+    markers: tuple[Marker, ...] = ()
+    course: str | None = None
+    session_date: str | None = None
+    negative_stretch_min: float = 3.0
 
     @property
     def measures_pulse(self) -> bool:
@@ -45,6 +54,11 @@ class AnalysisOptions:
         if self.max_fps < 5:
             raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
         get_method(self.pulse_method)  # ValueError naming the valid methods
+        if self.negative_stretch_min <= 0:
+            raise ValueError("negative_stretch_min must be positive")
+        if self.session_date is not None:
+            date.fromisoformat(self.session_date)  # ValueError naming the bad date
+        object.__setattr__(self, "markers", tuple(Marker(*m) for m in self.markers))
         object.__setattr__(self, "policy", Policy(self.policy))  # ValueError naming a bad value
         if self.purpose is not None:
             object.__setattr__(self, "purpose", Purpose(self.purpose))
