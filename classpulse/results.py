@@ -78,6 +78,41 @@ class Confidence:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """Head pose over some seconds (`classpulse.insights.attention`): `share` of the `judged_s` present
+    seconds whose head pose could be judged that the face was turned towards the camera (None: none
+    judged); `present_s` seconds visible at all."""
+
+    share: float | None
+    judged_s: int
+    present_s: int
+
+
+@dataclass(frozen=True)
+class Affect:
+    """Valence and arousal (-1..1, `classpulse.insights.affect`), means over the readable seconds, and the
+    shares of those seconds that were positive, neutral and negative."""
+
+    valence: float | None
+    arousal: float | None
+    positive: float
+    neutral: float
+    negative: float
+    readable_s: int
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """The engagement index 0-100 (`classpulse.insights.engagement`) with its three components, each 0-1;
+    None where a component could not be measured (then the index is None too)."""
+
+    index: float | None
+    presence: float | None
+    attention: float | None
+    expressiveness: float | None
+
+
+@dataclass(frozen=True)
 class Face:
     """One person's merged tracks. `box` is the median (x1, y1, x2, y2); shares, the dominant expression
     and the confidence count readable samples only (`dominant_emotion` None: never readable)."""
@@ -94,6 +129,9 @@ class Face:
     confidence: Confidence
     emotions: tuple[EmotionSample, ...]
     pulse: Pulse
+    attention: Attention
+    affect: Affect | None
+    engagement: Engagement
 
 
 # --- everyone ---------------------------------------------------------------------------------------------
@@ -168,6 +206,107 @@ class Audience:
     unreadable_share: float
     moments: tuple[Moment, ...]
     moment_rule: MomentRule | None
+
+
+class AudienceSecond(NamedTuple):
+    """The audience at second `t`: faces `present`, those whose head pose was `judged` and those of them
+    `attending`; `attention` = attending / judged; mean `valence` and `arousal` over the `readable` faces
+    (smoothed over `InsightRules.curve_smoothing_s`); `engagement` 0-100 (None: not measurable)."""
+
+    t: int
+    present: int
+    judged: int
+    attending: int
+    attention: float | None
+    readable: int
+    valence: float | None
+    arousal: float | None
+    engagement: float | None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of the lecture, from the customer's markers or a fixed window: [start_s, end_s) seconds,
+    the distinct faces seen in it, its attention, affect, engagement, expression mix (shares of readable
+    face-time, as `Audience.overall_share`) and its moments."""
+
+    index: int
+    label: str
+    start_s: float
+    end_s: float
+    faces: int
+    attention: Attention
+    affect: Affect | None
+    engagement: Engagement
+    expression_share: dict[str, float]
+    unreadable_share: float
+    moments: tuple[Moment, ...]
+
+
+class FlagKind(enum.StrEnum):
+    NEGATIVE_STRETCH = "negative stretch"
+    ATTENTION_DROP = "attention drop"
+    HEART_RATE_RISE = "heart-rate rise"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something worth a look in [start_s, end_s), never a verdict: `evidence` says in words what was
+    measured, `values` the numbers; `face_id` None for the whole audience."""
+
+    kind: FlagKind
+    start_s: float
+    end_s: float
+    face_id: int | None
+    evidence: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class InsightRules:
+    """Every constant the insights were computed with, as the report's method section states them."""
+
+    attention_max_abs_yaw: float
+    attention_max_abs_yaw_deg: float
+    attention_min_pitch: float
+    attention_max_pitch: float
+    attention_min_face_px: float
+    circumplex: dict[str, tuple[float, float]] | None
+    curve_smoothing_s: int
+    engagement_weights: dict[str, float]
+    segment_source: str
+    segment_window_s: float
+    negative_stretch_min: float
+    negative_stretch_share: float
+    negative_stretch_max_gap_s: float
+    attention_drop_below: float
+    attention_drop_min_s: float
+    attention_drop_min_faces: int
+
+
+@dataclass(frozen=True)
+class Insights:
+    """summary.json's `insights`: the audience's attention, affect and engagement per second and overall,
+    the segments, the flags and the rules. Without expressions (policy no-emotion) affect is None and
+    engagement has no expressiveness (so no index)."""
+
+    per_second: tuple[AudienceSecond, ...]
+    attention: Attention
+    affect: Affect | None
+    engagement: Engagement
+    segments: tuple[Segment, ...]
+    flags: tuple[Flag, ...]
+    rules: InsightRules
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where the recording sits in a course: the `course` label, the session `date` (ISO) and where that
+    date came from (`date_source`: "given", "recording" metadata or the day it was "analysed")."""
+
+    course: str | None
+    date: str
+    date_source: str
 
 
 # --- the recording, the models and the run ----------------------------------------------------------------
@@ -325,20 +464,33 @@ class Summary:
     """summary.json. Under the aggregate and no-emotion policies `faces` is empty."""
 
     privacy: Privacy
+    session: Session
     video: Video
     faces: tuple[Face, ...]
     audience: Audience
+    insights: Insights
     models: Models
     processing: Processing
 
 
 # --- faces.csv and the whole result -----------------------------------------------------------------------
 
-CSV_HEADER = ("t", "face_id", "emotion", *(f"p_{label}" for label in EMOTION_LABELS), "bpm", "quality_db")
+CSV_HEADER = (
+    "t",
+    "face_id",
+    "emotion",
+    *(f"p_{label}" for label in EMOTION_LABELS),
+    "bpm",
+    "quality_db",
+    "attending",
+    "valence",
+    "arousal",
+)
 
 
 class FaceRow(NamedTuple):
-    """One faces.csv row: a face at second `t`, its 7 probabilities (None when not readable) and pulse."""
+    """One faces.csv row: a face at second `t`, its 7 probabilities (None when not readable), pulse, whether
+    it attended (None: pose not judged) and its valence and arousal (None when not readable)."""
 
     t: int
     face_id: int
@@ -346,6 +498,9 @@ class FaceRow(NamedTuple):
     probabilities: tuple[float | None, ...]
     bpm: float | None
     quality_db: float | None
+    attending: bool | None
+    valence: float | None
+    arousal: float | None
 
 
 @dataclass(frozen=True)
@@ -385,6 +540,16 @@ def faces_csv(rows: tuple[FaceRow, ...]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for row in rows:
-        cells = (row.t, row.face_id, row.emotion, *row.probabilities, row.bpm, row.quality_db)
+        cells = (
+            row.t,
+            row.face_id,
+            row.emotion,
+            *row.probabilities,
+            row.bpm,
+            row.quality_db,
+            None if row.attending is None else int(row.attending),
+            row.valence,
+            row.arousal,
+        )
         writer.writerow("" if cell is None else cell for cell in cells)
     return buf.getvalue()

@@ -14,6 +14,10 @@ from scipy.signal import find_peaks
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import READABLE, REASONS, UNREADABLE
+from classpulse.insights.affect import POLARITY_GROUPS, valence_arousal
+from classpulse.insights.attention import ATTENDING, NOT_JUDGED, attention_codes
+from classpulse.insights.build import build_insights, face_insights
+from classpulse.insights.seconds import FaceSeconds
 from classpulse.options import AnalysisOptions
 from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import HeartRateWindow
@@ -37,6 +41,7 @@ from classpulse.results import (
     Pulse,
     PulsePoint,
     SecondCounts,
+    Session,
     Summary,
     TimelineSecond,
     Video,
@@ -45,7 +50,7 @@ from classpulse.track_record import TrackRecord
 from classpulse.video.probe import VideoInfo
 
 SMOOTH_S = 1.5
-NEGATIVE = ("angry", "disgust", "fear", "sad")
+NEGATIVE = POLARITY_GROUPS["negative"]
 MOMENT_MIN_SHARE = 0.4
 MOMENT_MIN_SEPARATION_S = 10
 MAX_MOMENTS = 6
@@ -146,6 +151,18 @@ class _Face:
         near = [j for j in (i - 1, i) if 0 <= j < len(self.emotion_times)]
         return min(near, key=lambda j: abs(self.emotion_times[j] - t))
 
+    def seconds(self, n_seconds: int) -> FaceSeconds:
+        """This face at each second 0..n_seconds-1, from the sample nearest to it while visible."""
+        present = np.zeros(n_seconds, bool)
+        codes = np.full(n_seconds, NOT_JUDGED, np.int8)
+        probs = np.full((n_seconds, len(EMOTION_LABELS)), np.nan)
+        sample_codes = attention_codes(self.reason)
+        for t in range(n_seconds):
+            i = self.nearest_sample(t) if self.visible_at(t) else None
+            if i is not None:
+                present[t], codes[t], probs[t] = True, sample_codes[i], self.probs[i]
+        return FaceSeconds(self.face_id, present, codes, probs)
+
     def probs_at(self, t: float) -> np.ndarray | None:
         """Smoothed probabilities (7,) of the emotion sample nearest to `t` (NaN if that sample was not
         readable), None if there is none."""
@@ -183,7 +200,7 @@ def pulse_summary(series: list[HeartRateWindow]) -> tuple[Pulse, list[HeartRateW
     return pulse, windows
 
 
-def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]:
+def _face_summary(face: _Face, seconds: list[int], per_second: FaceSeconds) -> tuple[Face, list[FaceRow]]:
     """Shares, dominant expression and confidence count readable samples only; a second whose nearest
     sample was unreadable is labelled UNREADABLE, with no confidence and no probabilities."""
     readable_probs = face.probs[face.readable]
@@ -192,6 +209,7 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]
     pulse, windows = pulse_summary(face.pulse)
     pulse_by_t = {round(w.t): w for w in windows}
     reasons = np.bincount(face.reason, minlength=len(REASONS)) / max(len(face.reason), 1)
+    attention, affect, engagement = face_insights(per_second, expressions=True)
     emotions, rows = [], []
     for t in seconds:
         p = face.probs_at(t)
@@ -201,6 +219,8 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]
         label = EMOTION_LABELS[int(p.argmax())] if readable else UNREADABLE
         emotions.append(EmotionSample(t, label, round(float(p.max()), 4) if readable else None))
         w = pulse_by_t.get(t)
+        code = per_second.attention[t] if t < len(per_second.attention) else NOT_JUDGED
+        valence, arousal = valence_arousal(p) if readable else (None, None)
         rows.append(
             FaceRow(
                 t,
@@ -209,6 +229,9 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]
                 tuple(np.round(p, 4).tolist() if readable else [None] * len(EMOTION_LABELS)),
                 _round(w.bpm, 1) if w else None,
                 _round(w.quality_db, 2) if w else None,
+                None if code == NOT_JUDGED else bool(code == ATTENDING),
+                _round(valence),
+                _round(arousal),
             )
         )
     summary = Face(
@@ -228,6 +251,9 @@ def _face_summary(face: _Face, seconds: list[int]) -> tuple[Face, list[FaceRow]]
         ),
         emotions=tuple(emotions),
         pulse=pulse,
+        attention=attention,
+        affect=affect,
+        engagement=engagement,
     )
     return summary, rows
 
@@ -354,6 +380,16 @@ def anonymous_timeline(timeline: Sequence[TimelineSecond]) -> list[TimelineSecon
     ]
 
 
+def session_of(options: AnalysisOptions, info: VideoInfo, processing: Processing) -> Session:
+    """The course label and the session's date: given by the job, else the recording's own creation
+    date, else the day it was analysed."""
+    if options.session_date:
+        return Session(options.course, options.session_date, "given")
+    if info.recorded_on:
+        return Session(options.course, info.recorded_on, "recording")
+    return Session(options.course, processing.started_at[:10], "analysed")
+
+
 def build_summary(
     info: VideoInfo,
     options: AnalysisOptions,
@@ -380,18 +416,30 @@ def build_summary(
             grouped[face_of[record.track_id]].append(record)
     faces = [_Face(fid, grouped[fid], processing.analysis_fps) for fid in sorted(grouped)]
     seconds = list(range(int(np.floor(info.duration_s)) + 1))
+    face_seconds = [face.seconds(len(seconds)) for face in faces]
     policy = options.policy
     face_summaries, rows = [], []
     if policy.infers_emotions:
-        for face in faces:
+        for face, per_second in zip(faces, face_seconds, strict=True):
             visible = [t for t in seconds if face.visible_at(t)]
-            summary, face_rows = _face_summary(face, visible)
+            summary, face_rows = _face_summary(face, visible, per_second)
             face_summaries.append(summary)
             rows.extend(face_rows)
         timeline = timeline_of(face_summaries, seconds)
     else:
         timeline = presence_timeline(faces, seconds)
     audience = audience_summary(timeline, expressions=policy.infers_emotions)
+    insights = build_insights(
+        face_seconds,
+        len(seconds),
+        info.duration_s,
+        markers=options.markers,
+        moments=audience.moments,
+        pulses={face.face_id: face.pulse for face in face_summaries},
+        negative_stretch_min=options.negative_stretch_min,
+        expressions=policy.infers_emotions,
+        per_face=policy.per_face,
+    )
     if not policy.per_face:
         face_summaries, rows, timeline = [], [], anonymous_timeline(timeline)
     rows.sort(key=lambda r: (r.t, r.face_id))
@@ -413,9 +461,11 @@ def build_summary(
             consent=options.consent,
             timeline=TIMELINE_MEANING[policy],
         ),
+        session=session_of(options, info, processing),
         video=video,
         faces=tuple(face_summaries),
         audience=audience,
+        insights=insights,
         models=models,
         processing=processing,
     )

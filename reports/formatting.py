@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from classpulse.insights.segments import clock as insight_clock
+
 DASH = "—"
 
 
@@ -18,14 +20,7 @@ def _missing(value: object) -> bool:
 
 def clock(seconds: float | None, *, hours: bool = False) -> str:
     """Seconds -> "m:ss", or "h:mm:ss" when `seconds` reaches an hour or `hours` is set."""
-    if _missing(seconds):
-        return DASH
-    total = round(max(0.0, float(seconds)))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    if h or hours:
-        return f"{h}:{m:02d}:{s:02d}"
-    return f"{m}:{s:02d}"
+    return DASH if _missing(seconds) else insight_clock(seconds, hours=hours)
 
 
 def span(seconds: float | None) -> str:

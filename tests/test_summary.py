@@ -77,9 +77,13 @@ def _face_with_pulse(bpms: list[float | None]) -> _Face:
     return _Face(1, [record], fps=1.0)
 
 
+def _summary_of(face: _Face) -> tuple:
+    return _face_summary(face, list(range(20)), face.seconds(20))
+
+
 def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
     few = [None] * 10 + [57.0] * (MIN_ACCEPTED_WINDOWS - 1)
-    summary, _ = _face_summary(_face_with_pulse(few), list(range(20)))
+    summary, _ = _summary_of(_face_with_pulse(few))
     pulse = summary.pulse
     assert pulse.mean_bpm is None and pulse.baseline_bpm is None
     assert pulse.accepted_windows == MIN_ACCEPTED_WINDOWS - 1
@@ -87,7 +91,7 @@ def test_heart_rate_is_summarised_only_from_enough_accepted_windows() -> None:
 
     enough = [None] * 10 + [60.0, 62.0, 64.0, 60.0, 62.0, 90.0]
     assert len(enough) - 10 >= MIN_ACCEPTED_WINDOWS
-    summary, _ = _face_summary(_face_with_pulse(enough), list(range(20)))
+    summary, _ = _summary_of(_face_with_pulse(enough))
     accepted = [b for b in enough if b is not None]
     assert summary.pulse.mean_bpm == pytest.approx(np.mean(accepted), abs=0.05)
     assert summary.pulse.baseline_bpm == pytest.approx(np.median(accepted))
@@ -125,7 +129,7 @@ def _face_with_unreadable_stretch() -> _Face:
 
 
 def test_unreadable_seconds_are_labelled_and_left_out_of_the_shares() -> None:
-    summary, rows = _face_summary(_face_with_unreadable_stretch(), list(range(20)))
+    summary, rows = _summary_of(_face_with_unreadable_stretch())
     labels = [sample.label for sample in summary.emotions]
     assert labels[5:10] == [UNREADABLE] * 5 and labels[:5] == ["happy"] * 5
     assert all(sample.confidence is None for sample in summary.emotions if sample.label == UNREADABLE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from typing import NamedTuple
 
@@ -59,7 +60,7 @@ def parse_markers(text: str) -> tuple[Marker, ...]:
             raise MarkerError(f"line {number}: more than {MAX_MARKERS} markers")
     if not markers:
         raise MarkerError("no markers: expected lines of start,label or start,end,label")
-    for (_, previous), (number, marker) in zip(markers, markers[1:], strict=False):
+    for (_, previous), (number, marker) in itertools.pairwise(markers):
         if marker.start_s < previous.start_s:
             raise MarkerError(f"line {number}: starts at {marker.start_s:g} s, before the marker above it")
         if previous.end_s is not None and marker.start_s < previous.end_s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import ffmpeg
@@ -30,6 +31,7 @@ class VideoInfo:
     codec: str
     variable_frame_rate: bool
     has_audio: bool
+    recorded_on: str | None = None  # ISO date of the container's creation_time tag, when it has one
 
     def facts(self) -> dict:
         """The recording facts shown to customers (job records, API)."""
@@ -54,6 +56,14 @@ def _rotation(stream: dict) -> int:
         if "rotation" in side:
             return abs(int(side["rotation"])) % 360
     return abs(int(stream.get("tags", {}).get("rotate", 0))) % 360
+
+
+def _creation_date(text: str | None) -> str | None:
+    """`2026-03-02T09:15:00.000000Z` -> `2026-03-02`; None when absent or not a date."""
+    try:
+        return date.fromisoformat((text or "")[:10]).isoformat()
+    except ValueError:
+        return None
 
 
 def _first_frame_decodes(path: Path) -> bool:
@@ -124,6 +134,7 @@ def probe(path: Path) -> VideoInfo:
     duration = float(stream.get("duration") or info.get("format", {}).get("duration") or 0.0)
     if fps <= 0 or duration <= 0:
         raise InputError(f"{path.name}: no frame rate or duration (truncated or not a video)")
+    recorded_on = _creation_date(info.get("format", {}).get("tags", {}).get("creation_time"))
     if not _first_frame_decodes(path):
         raise InputError(f"{path.name}: no decodable video frame (truncated or corrupt)")
     return VideoInfo(
@@ -135,4 +146,5 @@ def probe(path: Path) -> VideoInfo:
         codec=stream.get("codec_name", "unknown"),
         variable_frame_rate=bool(avg and nominal and abs(avg - nominal) / nominal > 0.01),
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        recorded_on=recorded_on,
     )

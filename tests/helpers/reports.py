@@ -17,6 +17,10 @@ import numpy as np
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import REASONS, TURNED_AWAY, UNREADABLE, readability_rule
+from classpulse.insights.attention import ATTENDING, AWAY, NOT_JUDGED
+from classpulse.insights.build import build_insights, face_insights
+from classpulse.insights.markers import Marker
+from classpulse.insights.seconds import FaceSeconds
 from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import REASON_FACE_TOO_SMALL, REASON_LOW_QUALITY, REASON_TOO_FEW_SAMPLES
 from classpulse.results import (
@@ -33,6 +37,7 @@ from classpulse.results import (
     PulseModel,
     PulsePoint,
     ReadabilityRule,
+    Session,
     Summary,
     TrackerModel,
     Video,
@@ -110,13 +115,30 @@ def _pulse(spec: FaceSpec, visible: list[int], rng: np.random.Generator) -> Puls
     )
 
 
-def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator) -> Face:
+def _seconds(face_id: int, emotions: list[EmotionSample], n_seconds: int) -> FaceSeconds:
+    """The per-second arrays the insights are computed from, matching the samples: a readable sample's
+    label takes its confidence and the other classes share the rest; unreadable ones were turned away."""
+    present = np.zeros(n_seconds, bool)
+    attention = np.full(n_seconds, NOT_JUDGED, np.int8)
+    probs = np.full((n_seconds, len(EMOTION_LABELS)), np.nan)
+    for t, label, confidence in emotions:
+        present[t] = True
+        attention[t] = AWAY if label == UNREADABLE else ATTENDING
+        if label != UNREADABLE:
+            probs[t] = (1 - confidence) / (len(EMOTION_LABELS) - 1)
+            probs[t, EMOTION_LABELS.index(label)] = confidence
+    return FaceSeconds(face_id, present, attention, probs)
+
+
+def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator, n_seconds: int) -> tuple[Face, FaceSeconds]:
     emotions = _emotions(spec, rng)
+    per_second = _seconds(face_id, emotions, n_seconds)
+    attention, affect, engagement = face_insights(per_second, expressions=True)
     labels = Counter(e.label for e in emotions if e.label != UNREADABLE)
     readable = sum(labels.values())
     conf = np.array([e.confidence for e in emotions if e.confidence is not None])
     turned_away = round(1 - readable / len(emotions), 4)
-    return Face(
+    face = Face(
         face_id=face_id,
         box=(100.0 + 150 * (face_id % 4), 80.0, 180.0 + 150 * (face_id % 4), 180.0),
         first_s=float(spec.first_s),
@@ -131,7 +153,11 @@ def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator) -> Face:
         ),
         emotions=tuple(emotions),
         pulse=_pulse(spec, [e.t for e in emotions], rng),
+        attention=attention,
+        affect=affect,
+        engagement=engagement,
     )
+    return face, per_second
 
 
 MODELS = Models(
@@ -190,14 +216,34 @@ def make_report_data(
     faces: tuple[FaceSpec, ...] = STANDARD_FACES,
     title: str | None = "Thermodynamics — week 3 lecture",
     seed: int = 3,
+    markers: tuple[Marker, ...] = (),
+    negative_stretch_min: float = 1.0,
+    course: str | None = "Thermodynamics",
+    session_date: str = "2025-03-14",
 ) -> AnalysisResult:
-    """A consistent result (summary and timeline; no CSV rows) for a recording of `duration_s` seconds."""
+    """A consistent result (summary and timeline; no CSV rows) for a recording of `duration_s` seconds.
+    The insights come from the producer's own `build_insights` (flags after `negative_stretch_min`)."""
     rng = np.random.default_rng(seed)
-    face_records = tuple(_face(i, spec, rng) for i, spec in enumerate(faces, start=1))
-    timeline = timeline_of(face_records, range(int(duration_s) + 1))
+    n_seconds = int(duration_s) + 1
+    built = [_face(i, spec, rng, n_seconds) for i, spec in enumerate(faces, start=1)]
+    face_records = tuple(face for face, _ in built)
+    timeline = timeline_of(face_records, range(n_seconds))
+    audience = audience_summary(timeline)
+    insights = build_insights(
+        [seconds for _, seconds in built],
+        n_seconds,
+        duration_s,
+        markers=markers,
+        moments=audience.moments,
+        pulses={face.face_id: face.pulse for face in face_records},
+        negative_stretch_min=negative_stretch_min,
+        expressions=True,
+        per_face=True,
+    )
     fps = 25.0
     summary = Summary(
         privacy=Privacy(Policy.FULL.value, None, False, TIMELINE_MEANING[Policy.FULL]),
+        session=Session(course, session_date, "given"),
         video=Video(
             file="thermo_week3.mp4",
             title=title,
@@ -210,7 +256,8 @@ def make_report_data(
             warning=None,
         ),
         faces=face_records,
-        audience=audience_summary(timeline),
+        audience=audience,
+        insights=insights,
         models=MODELS,
         processing=Processing(
             wall_s=196.4,
