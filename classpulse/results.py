@@ -270,6 +270,8 @@ class InsightRules:
     attention_max_abs_yaw_deg: float
     attention_min_pitch: float
     attention_max_pitch: float
+    attention_max_pitch_down_deg: float
+    attention_max_pitch_up_deg: float
     attention_min_face_px: float
     circumplex: dict[str, tuple[float, float]] | None
     curve_smoothing_s: int

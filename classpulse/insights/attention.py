@@ -4,10 +4,10 @@ and the screen)? Judged from the head pose MTCNN's five landmarks give (`classpu
 The thresholds are the readability rule's, so "attending" and "expression readable" agree on geometry:
 - turned away: |yaw| above `MAX_ABS_YAW` eye distances. Rotating an average adult face's five points in
   3D and projecting them (`GENERIC_FACE_MM`, checked in tests/insights/test_attention.py) puts that at a
-  head turned about 40 degrees from the camera (35-50 degrees for noses 5 mm longer or shorter); on the
+  head turned about 40 degrees from the camera (35-47 degrees for noses 5 mm longer or shorter); on the
   shared frontal photos |yaw| has a median of 0.12.
 - looking down (notes, a laptop, a phone) or up: pitch outside [`MIN_PITCH`, `MAX_PITCH`]: on the same
-  face about 30 degrees down or 50 up, beyond the range of the shared frontal photos.
+  face about 20 degrees down (16-25) or 44 up (39-50), beyond the range of the shared frontal photos.
 - not judged: a face smaller than `MIN_FACE_PX`, whose landmarks are too coarse for a pose.
 A blurred face still shows its pose, so blur does not count against attention.
 
@@ -38,7 +38,8 @@ GENERIC_FACE_MM = np.array(
 )
 #: The yaw and pitch thresholds in degrees on GENERIC_FACE_MM (what the report says; tests check them).
 MAX_ABS_YAW_DEG = 40
-MAX_PITCH_DOWN_DEG = 30
+MAX_PITCH_DOWN_DEG = 20
+MAX_PITCH_UP_DEG = 44
 
 __all__ = ["MAX_ABS_YAW", "MAX_PITCH", "MIN_FACE_PX", "MIN_PITCH", "attention_codes"]
 

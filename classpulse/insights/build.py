@@ -49,6 +49,8 @@ def rules(segment_source: str, negative_stretch_min: float, *, expressions: bool
         attention_max_abs_yaw_deg=attention.MAX_ABS_YAW_DEG,
         attention_min_pitch=attention.MIN_PITCH,
         attention_max_pitch=attention.MAX_PITCH,
+        attention_max_pitch_down_deg=attention.MAX_PITCH_DOWN_DEG,
+        attention_max_pitch_up_deg=attention.MAX_PITCH_UP_DEG,
         attention_min_face_px=attention.MIN_FACE_PX,
         circumplex=CIRCUMPLEX if expressions else None,
         curve_smoothing_s=CURVE_SMOOTHING_S,
