@@ -142,3 +142,21 @@ def test_frontal_well_lit_faces_are_readable(lecture) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["audience"]["unreadable_share"] < 0.05
     assert all(face["unreadable_share"] < 0.05 for face in summary["faces"])
+
+
+def test_valence_follows_the_scheduled_expression(lecture) -> None:
+    """Seconds scheduled happy read pleasant, seconds scheduled sad unpleasant (on average: the model is
+    right on about half of these photos), and every readable row carries valence, arousal and attention."""
+    truth, out = lecture
+    summary = json.loads((out / "summary.json").read_text())
+    tile_of = {face_id: i for i, face_id in _face_for_tile(summary, truth).items()}
+    with (out / "faces.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["emotion"] != "unreadable"]
+    assert all(r["valence"] and r["arousal"] and r["attending"] == "1" for r in rows)
+    valence: dict[str, list[float]] = {"happy": [], "sad": []}
+    for r in rows:
+        label = truth.expected_label(tile_of[int(r["face_id"])], int(r["t"]))
+        if label in valence and int(r["t"]) % 4:  # not at a photo change (t = 0, 4, 8 ...)
+            valence[label].append(float(r["valence"]))
+    assert np.mean(valence["happy"]) > 0.3 and np.mean(valence["sad"]) < -0.1
+    assert summary["insights"]["attention"]["share"] > 0.95
