@@ -6,11 +6,27 @@ their names from `AnalysisOptions`. Torch-free, so the API and the command line 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from classpulse.insights.markers import Marker
 from classpulse.policy import Policy, Purpose
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def check_session_date(text: str) -> str:
+    """`text` if it is a calendar date written YYYY-MM-DD, else ValueError. Stricter than
+    `date.fromisoformat`, which also takes 20250314 and 2025-W11-5: a session date is typed by people and
+    orders a course's sessions, so it has one spelling."""
+    if not _ISO_DATE.match(text):
+        raise ValueError(f"session date {text!r} is not written YYYY-MM-DD")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"session date {text!r} is not a calendar date") from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ class AnalysisOptions:
         if self.negative_stretch_min <= 0:
             raise ValueError("negative_stretch_min must be positive")
         if self.session_date is not None:
-            date.fromisoformat(self.session_date)  # ValueError naming the bad date
+            check_session_date(self.session_date)  # ValueError naming the bad date
         object.__setattr__(self, "markers", tuple(Marker(*m) for m in self.markers))
         object.__setattr__(self, "policy", Policy(self.policy))  # ValueError naming a bad value
         if self.purpose is not None:

@@ -4,7 +4,8 @@ that split the report into segments.
 Times are seconds (`75`, `75.5`), `mm:ss` or `h:mm:ss`. Blank lines and lines starting with `#` are skipped;
 a first line whose first cell is not a time (`start,label`) is a header. A marker without an end lasts until
 the next marker starts, the last one until the recording ends. Every mistake is reported with its line
-number, so a customer can fix the file.
+number, so a customer can fix the file. `decode_markers` and `read_markers` turn the bytes of an upload
+or a file into markers the same way for the command line, the API and archive sidecars.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import csv
 import io
 import itertools
 import re
+import unicodedata
+from pathlib import Path
 from typing import NamedTuple
 
 MAX_MARKERS = 500
 MAX_LABEL_CHARS = 80
+#: Far beyond 500 markers of 80 characters; a larger file is not a marker file.
+MAX_MARKER_BYTES = 64 * 1024
 _TIME = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?)$")
 
 
@@ -30,6 +35,10 @@ class Marker(NamedTuple):
 
 class MarkerError(ValueError):
     """A marker file that cannot be used; the message names the line."""
+
+
+class MarkersTooLarge(MarkerError):
+    """A marker file over `MAX_MARKER_BYTES` (the API answers 413, not 422)."""
 
 
 def parse_time(text: str) -> float:
@@ -66,6 +75,34 @@ def parse_markers(text: str) -> tuple[Marker, ...]:
         if previous.end_s is not None and marker.start_s < previous.end_s:
             raise MarkerError(f"line {number}: starts at {marker.start_s:g} s, inside the segment above it")
     return tuple(marker for _, marker in markers)
+
+
+def decode_markers(data: bytes) -> tuple[Marker, ...]:
+    """The markers of a file's bytes: UTF-8 with or without a byte-order mark, at most `MAX_MARKER_BYTES`.
+    Control characters other than line breaks and tabs are dropped (labels end up in reports and JSON)."""
+    if len(data) > MAX_MARKER_BYTES:
+        raise MarkersTooLarge(f"the marker file is larger than {MAX_MARKER_BYTES // 1024} kB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise MarkerError(f"line {line}: not UTF-8 text") from None
+    text = "".join(ch for ch in text if ch in "\n\r\t" or not unicodedata.category(ch).startswith("C"))
+    return parse_markers(text)
+
+
+def read_markers(path: Path) -> tuple[Marker, ...]:
+    """The markers in the file at `path`; MarkerError naming the file (and the line) when it cannot be
+    read or used. Reads at most one byte beyond the size limit."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_MARKER_BYTES + 1)
+    except OSError as error:
+        raise MarkerError(f"{path.name}: cannot be read ({error.strerror or error})") from None
+    try:
+        return decode_markers(data)
+    except MarkerError as error:
+        raise type(error)(f"{path.name}: {error}") from None
 
 
 def _first_line(text: str) -> int:
