@@ -70,7 +70,7 @@ class AnalysisOptions:
         if self.max_fps < 5:
             raise ValueError("max_fps must be at least 5 (pulse rates up to 150 bpm need 5 Hz)")
         get_method(self.pulse_method)  # ValueError naming the valid methods
-        if self.negative_stretch_min <= 0:
+        if not self.negative_stretch_min > 0:  # NaN too
             raise ValueError("negative_stretch_min must be positive")
         if self.session_date is not None:
             check_session_date(self.session_date)  # ValueError naming the bad date

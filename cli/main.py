@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from classpulse.chunks import CHUNK_OVERLAP_S, DEFAULT_CHUNK_MINUTES
+from classpulse.insights.markers import read_markers
 from classpulse.options import AnalysisOptions
 from classpulse.policy import Policy, Purpose, check_job, effective_policy
 from cli import service
@@ -47,6 +48,11 @@ def _analyze(args: argparse.Namespace) -> int:
             policy=effective_policy(settings.policy, args.policy),
             purpose=args.purpose,
             consent=args.consent,
+            markers=read_markers(args.markers) if args.markers else (),
+            session_date=args.session_date,
+            negative_stretch_min=(
+                settings.negative_stretch_minutes if args.negative_minutes is None else args.negative_minutes
+            ),
         )
         check_job(
             options.policy,
@@ -235,6 +241,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--consent", action="store_true", help="assert that the people recorded were informed and agreed"
+    )
+    analyze.add_argument(
+        "--markers",
+        type=Path,
+        metavar="FILE",
+        help="CSV of lecture segments: start,label or start,end,label (seconds or mm:ss)",
+    )
+    analyze.add_argument(
+        "--session-date",
+        metavar="YYYY-MM-DD",
+        help="date of the session (default: the recording's own, else the day it is analysed)",
+    )
+    analyze.add_argument(
+        "--negative-minutes",
+        type=float,
+        metavar="N",
+        help="minutes a person must look negative before it is flagged "
+        f"(default: CLASSPULSE_NEGATIVE_STRETCH_MINUTES, else {AnalysisOptions.negative_stretch_min:g})",
     )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)

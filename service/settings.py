@@ -15,6 +15,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from classpulse.options import AnalysisOptions
 from classpulse.policy import Jurisdiction, Policy, Purpose
 
 #: Grace between the soft time limit (the task can clean up) and the hard one (the child is killed).
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
     policy: Policy = Policy.FULL
     jurisdiction: Jurisdiction | None = None
     require_consent: bool = False
+
+    # Insights: minutes a person must look negative before the report flags it, for jobs that set none.
+    negative_stretch_minutes: float = Field(
+        default=AnalysisOptions.negative_stretch_min, gt=0, allow_inf_nan=False
+    )
 
     log_level: str = "INFO"
 

@@ -90,3 +90,49 @@ def test_an_unknown_pulse_method_exits_2_naming_the_valid_ones(tmp_path: Path) -
     assert result.returncode == 2
     assert result.stderr == "classpulse: unknown pulse method 'nope'; valid: chrom, green, pos\n"
     assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize(
+    ("markers", "expected"),
+    [
+        (b"start,label\n0,Intro\n1:75,Exercise\n", "classpulse: markers.csv: line 3: '1:75' has 75 seconds"),
+        (b"0,Intro\n\xff\xfe,Q&A\n", "classpulse: markers.csv: line 2: not UTF-8 text"),
+        (b"0,Intro\n" * 9000, "classpulse: markers.csv: the marker file is larger than 64 kB"),
+        (None, "classpulse: markers.csv: cannot be read (No such file or directory)"),
+    ],
+    ids=["bad-time", "not-utf8", "too-large", "missing"],
+)
+def test_a_bad_marker_file_exits_2_naming_the_file_and_line(
+    tmp_path: Path, markers: bytes | None, expected: str
+) -> None:
+    video = tiny_video(tmp_path / "lecture.mp4", size="320x240")
+    if markers is not None:
+        (tmp_path / "markers.csv").write_bytes(markers)
+    out = tmp_path / "report"
+    result = _analyze(video, out, "--markers", str(tmp_path / "markers.csv"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(expected), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (
+            ("--session-date", "14/03/2025"),
+            "classpulse: session date '14/03/2025' is not written YYYY-MM-DD\n",
+        ),
+        (("--session-date", "2025-02-30"), "classpulse: session date '2025-02-30' is not a calendar date\n"),
+        (("--negative-minutes", "0"), "classpulse: negative_stretch_min must be positive\n"),
+        (("--negative-minutes", "nan"), "classpulse: negative_stretch_min must be positive\n"),
+    ],
+    ids=["date-format", "no-such-day", "zero-minutes", "nan-minutes"],
+)
+def test_a_bad_session_date_or_stretch_exits_2_with_one_line(
+    tmp_path: Path, option: tuple[str, str], expected: str
+) -> None:
+    video = tiny_video(tmp_path / "lecture.mp4", size="320x240")
+    result = _analyze(video, tmp_path / "report", *option)
+    assert (result.returncode, result.stderr) == (2, expected)
+    assert not (tmp_path / "report").exists()
