@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
-from classpulse.options import AnalysisOptions
+from classpulse.insights.markers import MAX_MARKER_BYTES, Marker, MarkerError, decode_markers
+from classpulse.options import AnalysisOptions, check_session_date
 from classpulse.policy import Policy, Purpose
 from classpulse.results import OUTPUT_FILES
 from storage.models import Job
@@ -43,6 +46,32 @@ class JobOptions(BaseModel):
         description="the uploader asserts the people recorded were informed and agreed; "
         "required when CLASSPULSE_REQUIRE_CONSENT is set",
     )
+    markers: tuple[Marker, ...] = Field(
+        AnalysisOptions.markers,
+        description="lecture segments, [start_s, end_s or null, label] each (none: fixed windows)",
+    )
+    session_date: str | None = Field(
+        AnalysisOptions.session_date,
+        description="date of the session, YYYY-MM-DD (none: the recording's own, else the day analysed)",
+    )
+    negative_minutes: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="minutes a person must look negative before the report flags it "
+        "(none: CLASSPULSE_NEGATIVE_STRETCH_MINUTES)",
+    )
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> JobOptions:
+        """The options of a job as stored on its row (`JobCreate.pipeline_options`)."""
+        renamed = {name: stored[key] for name, key in STORED_AS.items() if key in stored}
+        return cls(**{k: v for k, v in stored.items() if k in cls.model_fields}, **renamed)
+
+
+#: Fields stored on the job under the name `AnalysisOptions` gives them (the worker passes the stored
+#: options to it as they are).
+STORED_AS = {"negative_minutes": "negative_stretch_min"}
 
 
 class JobCreate(JobOptions):
@@ -51,15 +80,51 @@ class JobCreate(JobOptions):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200, description="title printed on the report")
+    markers: Annotated[
+        tuple[Marker, ...],
+        WithJsonSchema(
+            {
+                "type": "string",
+                "format": "binary",
+                "description": "lecture segments: a CSV file or text field of start,label or "
+                f"start,end,label lines (seconds or mm:ss), UTF-8, at most {MAX_MARKER_BYTES // 1024} kB; "
+                "a bad line gives 422 naming it",
+            }
+        ),
+    ] = AnalysisOptions.markers
 
-    @field_validator("title", "policy", "purpose", mode="before")
+    @field_validator("title", "policy", "purpose", "session_date", "negative_minutes", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("markers", mode="before")
+    @classmethod
+    def _parse_markers(cls, value: object) -> object:
+        """The uploaded marker file (bytes, or the text of a form field) as markers; an empty one: none."""
+        if isinstance(value, str):
+            value = value.encode()
+        if not isinstance(value, bytes):
+            return value
+        if not value.strip():
+            return ()
+        try:
+            return decode_markers(value)
+        except MarkerError as exc:
+            raise PydanticCustomError("markers", str(exc)) from None
+
+    @field_validator("session_date", mode="after")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        return None if value is None else check_session_date(value)
+
     def pipeline_options(self) -> dict:
         """The options stored on the job (the title has its own column)."""
-        return self.model_dump(exclude={"title"})
+        options = self.model_dump(exclude={"title", *STORED_AS})
+        options.update(
+            {STORED_AS[name]: getattr(self, name) for name in STORED_AS if getattr(self, name) is not None}
+        )
+        return options
 
 
 class VideoFacts(BaseModel):
@@ -121,9 +186,7 @@ class JobPublic(BaseModel):
             source=job.source,
             filename=job.filename,
             size_bytes=job.size_bytes,
-            options=JobOptions(
-                **{k: v for k, v in (job.options or {}).items() if k in JobOptions.model_fields}
-            ),
+            options=JobOptions.from_stored(job.options or {}),
             video=VideoFacts(**job.video) if job.video else None,
             attempts=job.attempts,
             wall_s=job.wall_s,

@@ -3,13 +3,14 @@
 Starlette's `request.form()` spools every file to a temporary file before the endpoint runs, so a size
 limit could only be checked after the whole body had arrived (and been written twice). This parser feeds
 the request stream to python-multipart's push parser and writes the single file part to its final folder
-as it arrives, stopping with 413 at the first byte over the limit.
+as it arrives, stopping with 413 at the first byte over the limit. A few named small parts (a marker file)
+may come either as a file or as a text field; they are kept in memory as bytes, under their own limit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -43,9 +44,11 @@ class UploadRejected(HTTPException):
 
 @dataclass
 class ReceivedForm:
-    """The text fields, and the one file part written to `path` (`size` bytes, client name `filename`)."""
+    """The text fields, the small parts (raw bytes, file or text), and the one file part written to `path`
+    (`size` bytes, client name `filename`)."""
 
     fields: dict[str, str] = field(default_factory=dict)
+    small: dict[str, bytes] = field(default_factory=dict)
     path: Path | None = None
     filename: str | None = None
     size: int = 0
@@ -54,8 +57,16 @@ class ReceivedForm:
 class _Receiver:
     """python-multipart callbacks: collect small fields in memory, queue file bytes for writing."""
 
-    def __init__(self, *, dest_dir: Path, file_field: str, max_file_bytes: int, limit_message: str):
-        self.dest_dir, self.file_field = dest_dir, file_field
+    def __init__(
+        self,
+        *,
+        dest_dir: Path,
+        file_field: str,
+        max_file_bytes: int,
+        limit_message: str,
+        small_parts: Mapping[str, int],
+    ):
+        self.dest_dir, self.file_field, self.small_parts = dest_dir, file_field, small_parts
         self.max_file_bytes, self.limit_message = max_file_bytes, limit_message
         self.form = ReceivedForm()
         self.pending: list[bytes] = []
@@ -91,6 +102,10 @@ class _Receiver:
         if name is None:
             raise _reject(422, "a form part has no name")
         self._part_name = name.decode("utf-8", "replace")
+        if self._part_name in self.small_parts:
+            if self._part_name in self.form.small:
+                raise _reject(422, f"send at most one {self._part_name!r} part")
+            return
         if b"filename" not in params:
             if len(self.form.fields) >= MAX_FIELDS:
                 raise _reject(422, "too many form fields")
@@ -112,13 +127,20 @@ class _Receiver:
                 raise _reject(413, self.limit_message)
             self.pending.append(data[start:end])
             self.pending_bytes += end - start
+        elif self._part_name in self.small_parts:
+            self._field_value += data[start:end]
+            limit = self.small_parts[self._part_name]
+            if len(self._field_value) > limit:
+                raise _reject(413, f"the {self._part_name!r} part exceeds the limit of {limit / 1024:g} kB")
         else:
             self._field_value += data[start:end]
             if len(self._field_value) > MAX_FIELD_BYTES:
                 raise _reject(422, f"form field {self._part_name!r} is too long")
 
     def on_part_end(self) -> None:
-        if not self._in_file and self._part_name is not None:
+        if self._part_name in self.small_parts:
+            self.form.small[self._part_name] = bytes(self._field_value)
+        elif not self._in_file and self._part_name is not None:
             value = self._field_value.decode("utf-8", "replace")
             self.form.fields[self._part_name] = strip_control_characters(value)
 
@@ -198,13 +220,15 @@ async def receive_form(
     max_file_bytes: int,
     limit_message: str,
     idle_timeout_s: float,
+    small_parts: Mapping[str, int] | None = None,
 ) -> ReceivedForm:
-    """Parse the request body; the file part lands in `dest_dir` (which the caller creates and removes).
+    """Parse the request body; the file part lands in `dest_dir` (which the caller creates and removes);
+    `small_parts` maps the names of parts kept in memory (`ReceivedForm.small`) to their limits in bytes.
 
     Raises `UploadRejected`: 415 (not multipart), 413 (file over `max_file_bytes`, judged from
-    Content-Length before reading when possible), 408 (no data for `idle_timeout_s`), 422 (malformed form,
-    no file, several files), 400 (the client went away mid-upload; logged as one INFO line, since nobody
-    is left to answer).
+    Content-Length before reading when possible, or a small part over its limit), 408 (no data for
+    `idle_timeout_s`), 422 (malformed form, no file, several files), 400 (the client went away mid-upload;
+    logged as one INFO line, since nobody is left to answer).
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
@@ -213,7 +237,11 @@ async def receive_form(
     if declared and declared.isdigit() and int(declared) > max_file_bytes + FORM_OVERHEAD:
         raise _reject(413, limit_message)
     receiver = _Receiver(
-        dest_dir=dest_dir, file_field=file_field, max_file_bytes=max_file_bytes, limit_message=limit_message
+        dest_dir=dest_dir,
+        file_field=file_field,
+        max_file_bytes=max_file_bytes,
+        limit_message=limit_message,
+        small_parts=small_parts or {},
     )
     try:
         parser = MultipartParser(params[b"boundary"], receiver.callbacks())

@@ -314,10 +314,11 @@ class JobRunner:
     def job_options(self, job: Job) -> AnalysisOptions:
         """The job's options under the deployment's current rules: the stricter policy (archive jobs, which
         ask for none, get the deployment's), and the job refused (`InputError`, the reason for the customer)
-        if the rules now forbid it."""
+        if the rules now forbid it. A job that sets no negative stretch gets the deployment's."""
         policy = effective_policy(self.settings.policy, job.options.get("policy"))
+        defaults = {"negative_stretch_min": self.settings.negative_stretch_minutes}
         try:
-            options = AnalysisOptions(**{**job.options, "title": job.title, "policy": policy})
+            options = AnalysisOptions(**{**defaults, **job.options, "title": job.title, "policy": policy})
             check_job(
                 policy,
                 options.purpose,

@@ -20,6 +20,7 @@ from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsD
 from api.privacy import enforce
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
+from classpulse.insights.markers import MAX_MARKER_BYTES
 from classpulse.results import OUTPUT_FILES
 from service.audit import audit
 from service.settings import Settings
@@ -63,10 +64,16 @@ def _not_found() -> HTTPException:
     openapi_extra=_UPLOAD_FORM,
     responses={
         401: UNAUTHORIZED,
-        413: {"model": Message, "description": "over CLASSPULSE_MAX_UPLOAD_MB"},
+        413: {
+            "model": Message,
+            "description": f"over CLASSPULSE_MAX_UPLOAD_MB, or markers over {MAX_MARKER_BYTES // 1024} kB",
+        },
         415: {"model": Message},
         403: {"model": Message, "description": "prohibited in the deployment's jurisdiction (names the law)"},
-        422: {"description": "not a playable video (with the reason), bad options, or a missing declaration"},
+        422: {
+            "description": "not a playable video (with the reason), bad options (a marker file's error names "
+            "its line), or a missing declaration"
+        },
     },
 )
 async def create_job(
@@ -115,11 +122,12 @@ async def receive_upload(
             idle_timeout_s=settings.upload_idle_timeout_s,
             max_file_bytes=settings.max_upload_bytes,
             limit_message=limit,
+            small_parts={"markers": MAX_MARKER_BYTES},
         )
         try:
-            options = JobCreate.model_validate(to_options(form.fields))
+            options = JobCreate.model_validate({**to_options(form.fields), **form.small})
         except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+            raise RequestValidationError(_errors(exc)) from None
         policy = enforce(settings, options.policy, options.purpose, options.consent)
         options = options.model_copy(update={"policy": policy})
         assert form.path is not None
@@ -144,6 +152,15 @@ async def receive_upload(
         )
     finally:
         await run_in_threadpool(shutil.rmtree, incoming, True)
+
+
+def _errors(exc: ValidationError) -> list[dict]:
+    """The validation errors as FastAPI words them, without echoing an uploaded file back (the marker
+    file's bytes need not even be text)."""
+    return [
+        {k: v for k, v in error.items() if not (k == "input" and isinstance(v, bytes))}
+        for error in exc.errors(include_url=False, include_context=False)
+    ]
 
 
 def _accept(

@@ -18,6 +18,9 @@ from tests.helpers.service import Stack, wait_for
 
 pytestmark = pytest.mark.slow
 
+#: Lecture markers as a spreadsheet saves them: a byte-order mark, a header, mm:ss times.
+MARKERS = "\ufeffstart,end,label\n0,Intro\n0:02,0:03,Q&A\n".encode()
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def stack(request: pytest.FixtureRequest, make_stack) -> Iterator[Stack]:
@@ -35,18 +38,28 @@ def keys(stack: Stack) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def finished_job(stack: Stack, keys: dict[str, str], clip: Path) -> dict:
-    """Alice uploads the 3 s clip and waits for the report (one pipeline run per back-end)."""
+    """Alice uploads the 3 s clip with lecture markers and waits for the report (one pipeline run per
+    back-end)."""
     with stack.client(keys["alice"]) as alice:
         with clip.open("rb") as fh:
             response = alice.post(
                 "/v1/jobs",
-                files={"file": (clip.name, fh, "video/mp4")},
-                data={"title": "Lecture 1", "detect_every_s": "1", "pulse": "true"},
+                files={"file": (clip.name, fh, "video/mp4"), "markers": ("markers.csv", MARKERS, "text/csv")},
+                data={
+                    "title": "Lecture 1",
+                    "detect_every_s": "1",
+                    "pulse": "true",
+                    "session_date": "2025-03-14",
+                    "negative_minutes": "2.5",
+                },
             )
         assert response.status_code == 202, response.text
         created = response.json()
         assert response.headers["location"] == f"/v1/jobs/{created['id']}"
         assert created["status"] == "queued" and created["title"] == "Lecture 1"
+        assert created["options"]["markers"] == [[0, None, "Intro"], [2, 3, "Q&A"]]
+        assert created["options"]["session_date"] == "2025-03-14"
+        assert created["options"]["negative_minutes"] == 2.5
         assert created["video"]["width"] == 480 and created["video"]["duration_s"] == pytest.approx(
             3.4, abs=0.1
         )
@@ -65,6 +78,11 @@ def test_upload_poll_download(stack: Stack, keys: dict[str, str], finished_job: 
         assert len(PdfReader(io.BytesIO(pdf.content)).pages) >= 1
         summary = alice.get(job["links"]["summary_json"]).json()
         assert summary["video"]["width"] == 480
+        segments = [(s["label"], s["start_s"], s["end_s"]) for s in summary["insights"]["segments"]]
+        assert segments == [("Intro", 0, 2), ("Q&A", 2, 3)]
+        assert summary["insights"]["rules"]["negative_stretch_min"] == 2.5
+        assert summary["session"]["date"] == "2025-03-14"
+        assert alice.get(f"/v1/jobs/{job['id']}").json()["options"] == job["options"]
         assert alice.get(job["links"]["faces_csv"]).text.startswith("t,face_id,emotion")
         html = alice.get(job["links"]["report_html"])
         assert "sandbox" in html.headers["content-security-policy"]
@@ -159,6 +177,29 @@ def test_rejected_uploads(stack: Stack, keys: dict[str, str], clip: Path) -> Non
             )
         assert bad_option.status_code == 422 and bad_option.json()["detail"][0]["loc"][-1] == "detect_every_s"
     # Nothing was accepted, nothing is left behind.
+    assert not any((stack.data_dir / "uploads" / ".incoming").iterdir())
+    assert not [p for p in (stack.data_dir / "uploads").iterdir() if p.name != ".incoming"]
+
+
+def test_rejected_markers_and_session_dates(stack: Stack, keys: dict[str, str], clip: Path) -> None:
+    def post(files: dict | None = None, **data: str) -> httpx.Response:
+        with clip.open("rb") as fh:
+            return alice.post("/v1/jobs", files={"file": (clip.name, fh), **(files or {})}, data=data)
+
+    with stack.client(keys["alice"]) as alice:
+        bad_file = post({"markers": ("markers.csv", b"start,label\n0,Intro\n1:75,Exercise\n")})
+        bad_text = post(markers="0,Intro\n0:30,Exercise,extra,fields\n")
+        not_utf8 = post({"markers": ("markers.csv", b"0,Intro\n10,Caf\xe9\n")})
+        for response, line in ((bad_file, 3), (bad_text, 2), (not_utf8, 2)):
+            assert response.status_code == 422, response.text
+            [error] = response.json()["detail"]
+            assert error["loc"] == ["markers"] and error["msg"].startswith(f"line {line}: "), error
+        too_big = post({"markers": ("markers.csv", b"0,Intro\n" * 9000)})
+        assert too_big.status_code == 413 and "64 kB" in too_big.json()["detail"]
+        for date in ("14/03/2025", "2025-3-14", "2025-02-30"):
+            response = post(session_date=date)
+            assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["session_date"]
+        assert post(negative_minutes="0").json()["detail"][0]["loc"] == ["negative_minutes"]
     assert not any((stack.data_dir / "uploads" / ".incoming").iterdir())
     assert not [p for p in (stack.data_dir / "uploads").iterdir() if p.name != ".incoming"]
 
