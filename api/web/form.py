@@ -19,16 +19,18 @@ from classpulse.policy import Policy, Purpose
 
 @dataclass(frozen=True)
 class Control:
-    """One form control for the `JobCreate` field `name`. `kind`: text, number (with `step`), checkbox
-    (sends "true" when ticked, "false" when not) or select (`choices`: value, label)."""
+    """One form control for the `JobCreate` field `name`. `kind`: text, number (with `step`), date
+    (YYYY-MM-DD), checkbox (sends "true" when ticked, "false" when not), select (`choices`: value, label)
+    or file (a small file part, such as markers, with the types it `accept`s)."""
 
     name: str
     label: str
-    kind: Literal["text", "number", "checkbox", "select"]
+    kind: Literal["text", "number", "date", "checkbox", "select", "file"]
     hint: str = ""
     step: float | None = None
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
+    accept: str = ""
 
     @property
     def default(self) -> Any:
@@ -72,6 +74,25 @@ UPLOAD_GROUPS: tuple[FieldGroup, ...] = (
         (Control("title", "Title", "text", hint="Printed on the report; the file name if left empty."),),
     ),
     FieldGroup(
+        "Lecture",
+        (
+            Control(
+                "markers",
+                "Lecture markers (CSV)",
+                "file",
+                hint="Lines of start,label or start,end,label (seconds or mm:ss) split the report into "
+                "segments; without a file it uses 5-minute windows.",
+                accept=".csv,text/csv,text/plain",
+            ),
+            Control(
+                "session_date",
+                "Session date",
+                "date",
+                hint="When the lecture took place; the recording's own date if left empty.",
+            ),
+        ),
+    ),
+    FieldGroup(
         "Analysis options",
         (
             Control(
@@ -89,6 +110,13 @@ UPLOAD_GROUPS: tuple[FieldGroup, ...] = (
                 step=0.1,
             ),
             Control("pulse", "Estimate heart rate from the faces", "checkbox"),
+            Control(
+                "negative_minutes",
+                "Minutes of negative expression before a person is flagged",
+                "number",
+                hint="The service's default if left empty.",
+                step=0.5,
+            ),
         ),
         optional=True,
     ),
@@ -119,7 +147,8 @@ CONTROLS: dict[str, Control] = {c.name: c for group in UPLOAD_GROUPS for c in gr
 
 def api_fields(received: dict[str, str]) -> dict[str, str]:
     """The posted form as `JobCreate`'s fields: only the form's controls (never the CSRF token), and an
-    unticked checkbox, which the browser does not send, as "false"."""
+    unticked checkbox, which the browser does not send, as "false". A file control's part comes with the
+    upload's small parts (`api.uploads.ReceivedForm.small`), not here."""
     fields = {}
     for control in CONTROLS.values():
         if control.kind == "checkbox":

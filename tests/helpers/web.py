@@ -32,12 +32,19 @@ def sign_in(stack: Stack, key: str) -> httpx.Client:
     return client
 
 
-def upload_form(client: httpx.Client, path: Path, data: dict[str, str], json: bool = False) -> httpx.Response:
-    """The upload form's post, as the browser sends it (with the page's CSRF token unless `data` has one)."""
+def upload_form(
+    client: httpx.Client, path: Path, data: dict[str, str], json: bool = False, markers: bytes | None = None
+) -> httpx.Response:
+    """The upload form's post, as the browser sends it (with the page's CSRF token unless `data` has one):
+    the markers file input is sent empty, without a file name, unless `markers` are given."""
     fields = {"csrf_token": csrf_token(client, "/web/"), **data}
     headers = {"Accept": "application/json"} if json else {}
+    chosen = (
+        ("markers.csv", markers, "text/csv") if markers is not None else ("", b"", "application/octet-stream")
+    )
     with path.open("rb") as fh:
-        return client.post("/web/jobs", data=fields, files={"file": (path.name, fh)}, headers=headers)
+        files = {"file": (path.name, fh), "markers": chosen}
+        return client.post("/web/jobs", data=fields, files=files, headers=headers)
 
 
 def csrf_token(client: httpx.Client, page: str) -> str:

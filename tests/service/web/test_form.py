@@ -54,6 +54,8 @@ def test_every_kind_of_control_renders_with_a_label() -> None:
         CONTROLS["detect_every_s"],
         CONTROLS["pulse"],
         CONTROLS["purpose"],
+        CONTROLS["markers"],
+        CONTROLS["session_date"],
         # A required select: any JobCreate field serves to render one.
         Control(
             "title", "Purpose", "select", required=True, choices=(("", "Choose…"), ("research", "Research"))
@@ -63,6 +65,13 @@ def test_every_kind_of_control_renders_with_a_label() -> None:
         html = str(field(control, {"title": "research", "purpose": "research"}))
         assert f'<label for="{control.name}">{control.label}</label>' in html
         assert re.search(rf'<(input|select) id="{control.name}" name="{control.name}"', html)
+    markers = str(field(CONTROLS["markers"], {}))
+    assert (
+        'type="file"' in markers
+        and 'accept=".csv,text/csv,text/plain"' in markers
+        and "value=" not in markers
+    )
+    assert 'type="date"' in str(field(CONTROLS["session_date"], {}))
     purpose = str(field(CONTROLS["purpose"], {"purpose": "research"}))
     assert '<option value="research" selected>Research</option>' in purpose and " required" not in purpose
     select = str(field(kinds[-1], {"title": "research"}))

@@ -163,11 +163,29 @@ def test_upload_errors_are_the_apis_own_in_words(
 
     page = upload(alice, videos_dir / BIG_CLIP, {})
     assert page.status_code == 413 and "The upload exceeds the limit of 0.5 MB." in page.text
+
+    # A bad marker file or session date: the line, or the date, named under the form's own labels.
+    page = upload(
+        alice, clip, {"session_date": "2025-03-14"}, markers=b"start,label\n0,Intro\n1:75,Exercise\n"
+    )
+    assert page.status_code == 422
+    assert "Lecture markers (CSV): line 3: &#39;1:75&#39; has 75 seconds in a minute." in page.text
+    assert 'value="2025-03-14"' in page.text
+    scripted = upload(alice, clip, {"session_date": "2025-02-30"}, json=True)
+    assert scripted.status_code == 422
+    assert scripted.json()["message"] == (
+        "Session date: value error, session date '2025-02-30' is not a calendar date."
+    )
+    page = upload(alice, clip, {}, markers=b"0,Intro\n" * 9000)
+    assert page.status_code == 413 and "The &#39;markers&#39; part exceeds the limit of 64 kB." in page.text
     with stack.client(keys["alice"]) as client:
         before = client.get("/v1/jobs").json()["count"]
 
-    # A plain form post (no script): redirected to the list with a message; an unticked box is "false".
-    done = upload(alice, clip, {"title": "Week 3", "detect_every_s": "2"})
+    # A plain form post (no script): redirected to the list with a message; an unticked box is "false",
+    # empty inputs and an empty file input are "not given".
+    done = upload(
+        alice, clip, {"title": "Week 3", "detect_every_s": "2", "session_date": "", "negative_minutes": ""}
+    )
     assert done.status_code == 303 and done.headers["location"] == "/web/?msg=uploaded"
     assert "Recording uploaded." in alice.get(done.headers["location"]).text
     with stack.client(keys["alice"]) as client:
@@ -181,7 +199,18 @@ def test_upload_errors_are_the_apis_own_in_words(
         "policy": "full",  # the effective policy: the deployment's, as the form asked for none
         "purpose": None,
         "consent": False,
+        "markers": [],
+        "session_date": None,
+        "negative_minutes": None,
     }
+
+    # Markers, a session date and a stretch are stored with the job as the API shows them.
+    fields = {"session_date": "2025-03-14", "negative_minutes": "4"}
+    assert upload(alice, clip, fields, markers="\ufeff0,Intro\n1:00,Q&A\n".encode()).status_code == 303
+    with stack.client(keys["alice"]) as client:
+        options = client.get("/v1/jobs").json()["data"][0]["options"]
+    assert options["markers"] == [[0, None, "Intro"], [60, None, "Q&A"]]
+    assert (options["session_date"], options["negative_minutes"]) == ("2025-03-14", 4)
 
 
 def test_a_revoked_key_is_signed_out(stack: Stack) -> None:
