@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from classpulse.insights.markers import Marker, MarkerError, read_markers
 from service.audit import audit
 from service.settings import Settings, get_settings
 from storage import crud
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 ORPHAN_AGE_S = 3600
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _STAGING = re.compile(r"^\.staging-([0-9a-f]{32})-([0-9a-f]{32})$")
+#: `NAME.markers.csv` beside `NAME.mp4` holds that recording's lecture markers.
+MARKERS_SIDECAR = ".markers.csv"
 
 
 # --- reaper -----------------------------------------------------------------------------------------------
@@ -189,7 +192,8 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
 
     A file version is keyed by (absolute path, size, mtime); files modified less than `archive_settle_s`
     ago are left for a later scan (they may still be being copied). Unreadable files become failed jobs with
-    the reason, so the customer sees them and they are not probed again.
+    the reason, so the customer sees them and they are not probed again. A recording's markers sidecar is
+    read with it (and is never taken for a recording itself); a bad one fails the job the same way.
     """
     counts = {"seen": 0, "enqueued": 0, "invalid": 0, "settling": 0}
     root = settings.archive_dir
@@ -200,7 +204,14 @@ def scan_archive(*, settings: Settings, queue: JobQueue) -> dict[str, int]:
         return counts
     engine = get_engine(settings.sqlalchemy_url)
     customer_id = _archive_customer_id(engine, settings.archive_customer)
-    paths = sorted({p for pattern in settings.archive_patterns for p in root.glob(pattern) if p.is_file()})
+    paths = sorted(
+        {
+            p
+            for pattern in settings.archive_patterns
+            for p in root.glob(pattern)
+            if p.is_file() and not p.name.endswith(MARKERS_SIDECAR)
+        }
+    )
     for path in paths:
         counts["seen"] += 1
         outcome = _scan_file(
@@ -216,17 +227,21 @@ def _scan_file(
 ) -> str | None:
     """One archive file: "settling", "invalid" or "enqueued"; None when it cannot be read or this version
     of it was recorded before (by an earlier or a concurrent scan)."""
+    sidecar = path.with_suffix(MARKERS_SIDECAR)
     try:
         stat = path.stat()
+        changed = max(stat.st_mtime, sidecar.stat().st_mtime if sidecar.is_file() else 0.0)
     except OSError:
         return None
-    if settings.archive_settle_s and time.time() - stat.st_mtime < settings.archive_settle_s:
+    if settings.archive_settle_s and time.time() - changed < settings.archive_settle_s:
         return "settling"
     key = crud.archive_key(path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
     with session_scope(engine) as session:
         if crud.archive_file_known(session, key=key):
             return None
     video, error = _probe_archive_file(path, settings)
+    markers, markers_error = _sidecar_markers(sidecar)
+    error = error or markers_error
     relative = str(path.relative_to(root))
     try:
         with session_scope(engine) as session:
@@ -238,7 +253,11 @@ def _scan_file(
                 source_path=str(path),
                 filename=relative[-255:],
                 size_bytes=stat.st_size,
-                options={"purpose": settings.archive_purpose, "consent": settings.archive_consent},
+                options={
+                    "purpose": settings.archive_purpose,
+                    "consent": settings.archive_consent,
+                    "markers": markers,
+                },
                 title=relative[-200:],
                 video=video,
                 status=JobStatus.FAILED if error else JobStatus.QUEUED,
@@ -273,6 +292,17 @@ def _probe_archive_file(path: Path, settings: Settings) -> tuple[dict | None, st
     except InputError as exc:
         return None, str(exc)
     return info.facts(), None
+
+
+def _sidecar_markers(sidecar: Path) -> tuple[tuple[Marker, ...], str | None]:
+    """(the markers in `sidecar`, None): none when there is no sidecar; else ((), why they cannot be used,
+    naming the file and the line)."""
+    if not sidecar.is_file():
+        return (), None
+    try:
+        return read_markers(sidecar), None
+    except MarkerError as exc:
+        return (), str(exc)
 
 
 def _archive_customer_id(engine, name: str) -> int:

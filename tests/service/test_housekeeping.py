@@ -149,6 +149,38 @@ def test_archive_scan_waits_for_files_to_settle(settings: Settings, queue, clip:
     assert scan_archive(settings=settings, queue=queue)["enqueued"] == 1
 
 
+def test_archive_markers_sidecar_is_read_with_its_recording(settings: Settings, queue, clip: Path) -> None:
+    from worker.housekeeping import scan_archive
+
+    everything = settings.model_copy(update={"archive_glob": "**/*", "negative_stretch_minutes": 7.0})
+    shutil.copy(clip, settings.archive_dir / "lecture.mp4")
+    (settings.archive_dir / "lecture.markers.csv").write_bytes("\ufeff0,Intro\n0:02,Q&A\n".encode())
+    shutil.copy(clip, settings.archive_dir / "seminar.mp4")
+    (settings.archive_dir / "seminar.markers.csv").write_text("0,Intro\n0:30,Exercise,Q&A,extra\n")
+
+    # The sidecars are not recordings: two files seen, one job each.
+    assert scan_archive(settings=everything, queue=queue) == {
+        "seen": 2,
+        "enqueued": 1,
+        "invalid": 1,
+        "settling": 0,
+    }
+    with _session(settings) as session:
+        customer = crud.get_or_create_customer(session, name=settings.archive_customer)
+        jobs = {
+            j.filename: j for j in crud.list_jobs(session, customer_id=customer.id, limit=10, offset=0)[0]
+        }
+    lecture, seminar = jobs["lecture.mp4"], jobs["seminar.mp4"]
+    assert lecture.status == "queued" and lecture.options["markers"] == [[0, None, "Intro"], [2, None, "Q&A"]]
+    assert (seminar.status, seminar.error) == (
+        "failed",
+        "seminar.markers.csv: line 2: expected start,label or start,end,label, got 4 fields",
+    )
+    # The worker passes them on, with the deployment's negative stretch (the archive job sets none).
+    options = _runner(everything, queue).job_options(lecture)
+    assert options.markers == ((0, None, "Intro"), (2, None, "Q&A")) and options.negative_stretch_min == 7
+
+
 # --- retention --------------------------------------------------------------------------------------------
 
 
