@@ -643,12 +643,12 @@ def attention_chart(
     if flag_below is not None:
         y = scale.y(flag_below)
         out.append(_line(LEFT, y, WIDE - RIGHT, y, STRESS, ' stroke-width="1.1" stroke-dasharray="5 3"'))
-    out += _series_line(cells, frame, scale, ATTENTION_COLOUR, ' stroke-width="1.8"')
-    if not any(c.value is not None for c in cells):
-        out.append(_message(frame, scale.top, scale.height, "No face was judged in this recording."))
     out.append(
         _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
     )
+    out += _series_line(cells, frame, scale, ATTENTION_COLOUR, ' stroke-width="1.8"')
+    if not any(c.value is not None for c in cells):
+        out.append(_message(frame, scale.top, scale.height, "No face was judged in this recording."))
     out.append(_time_axis(frame, scale.top + scale.height))
     out.append(segment_marks(segments, frame, scale.top, scale.top + scale.height))
     return _svg("attention", WIDE, scale.top + scale.height + 34, "Audience attention over time", out)
