@@ -271,16 +271,17 @@ def _segment_band(segments: Sequence[Segment]) -> float:
 
 def segment_marks(segments: Sequence[Segment], frame: _TimeFrame, top: float, bottom: float) -> str:
     """The one way every time chart marks the lecture's segments: a thin solid line at each boundary from
-    `top` to `bottom` (none on the plot's edges), and above `top`, in the band `_segment_band` keeps, each
-    segment's number with its label where the label fits inside the segment (the report's segment table is
-    the key). Numbers that would collide with the previous one are left out."""
+    `top` to `bottom` (none at the start or in the last second of the recording), and above `top`, in the band
+    `_segment_band` keeps, each segment's number with its label where the label fits inside the segment
+    (the report's segment table is the key). Numbers that would collide with the previous one are left
+    out."""
     if not segments:
         return ""
     out = []
     bounds = sorted({t for seg in segments for t in (seg.start_s, seg.end_s)})
     for t in bounds:
         x = frame.x(t)
-        if frame.left + 0.5 < x < frame.width - frame.right - 0.5:
+        if 0 < t < frame.duration - 1:  # the frame ends up to 1 s after the recording: its last second
             out.append(_line(x, top - SEGMENT_BAND + 2, x, bottom, SEGMENT_INK, ' stroke-width="0.9"'))
     char_w = CHAR_W * SEGMENT_SIZE / FONT_SIZE
     free_from = -math.inf
@@ -340,18 +341,25 @@ def _runs(cells: Sequence, predicate) -> list[tuple[float, float]]:
 
 
 def _series_line(
-    cells: Sequence[_Cell], frame: _TimeFrame, scale: _Scale, colour: str = INK, extra: str = ""
+    cells: Sequence[_Cell],
+    frame: _TimeFrame,
+    scale: _Scale,
+    colour: str = INK,
+    *,
+    width: float = 1.5,
+    dash: str | None = None,
 ) -> list[str]:
     """A line through the columns' middles, broken wherever a value is missing; a lone point is a dot."""
     out: list[str] = []
     path: list[tuple[float, float]] = []
+    style = f' stroke-width="{_f(width)}"' + (f' stroke-dasharray="{dash}"' if dash else "")
 
     def flush() -> None:
         if len(path) == 1:
             out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{colour}"/>')
         elif path:
             out.append(
-                f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" stroke-linejoin="round"{extra} '
+                f'<polyline fill="none" stroke="{colour}"{style} stroke-linejoin="round" '
                 'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>'
             )
         path.clear()
@@ -646,7 +654,7 @@ def attention_chart(
     out.append(
         _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
     )
-    out += _series_line(cells, frame, scale, ATTENTION_COLOUR, ' stroke-width="1.8"')
+    out += _series_line(cells, frame, scale, ATTENTION_COLOUR, width=1.8)
     if not any(c.value is not None for c in cells):
         out.append(_message(frame, scale.top, scale.height, "No face was judged in this recording."))
     out.append(_time_axis(frame, scale.top + scale.height))
@@ -680,7 +688,7 @@ def affect_chart(
         out.append(_text(LEFT - 5, y + 3.5, label, anchor="end", fill=MUTED, size=10))
     out += _shade_missing(valence, frame, scale)
     out += _series_line(valence, frame, scale, INK)
-    out += _series_line(arousal, frame, scale, ATTENTION_COLOUR, ' stroke-dasharray="5 3"')
+    out += _series_line(arousal, frame, scale, ATTENTION_COLOUR, dash="5 3")
     if not values:
         out.append(_message(frame, scale.top, scale.height, "No face was readable in this recording."))
     out.append(
