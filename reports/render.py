@@ -221,6 +221,11 @@ def _flags(flags: Sequence[Flag], rules: InsightRules, pulse: PulseModel, policy
     ]
 
 
+def _ranked(share: dict[str, float]) -> list[tuple[str, float]]:
+    """The expressions with a share above 0, most common first."""
+    return sorted(((k, v) for k, v in share.items() if v), key=lambda kv: -kv[1])
+
+
 def _segments(segments: Sequence[Segment], moments: Sequence[Moment]) -> list[dict]:
     """The segment table's rows: each segment's measures, its three most common expressions and its
     moments by their number in the summary's list."""
@@ -228,9 +233,7 @@ def _segments(segments: Sequence[Segment], moments: Sequence[Moment]) -> list[di
     return [
         {
             "segment": segment,
-            "top": sorted(((k, v) for k, v in segment.expression_share.items() if v), key=lambda kv: -kv[1])[
-                :3
-            ],
+            "top": _ranked(segment.expression_share)[:3],
             "moments": [(number[(m.t, m.kind)], m.t) for m in segment.moments],
         }
         for segment in segments
@@ -290,7 +293,7 @@ def build_context(summary: Summary) -> dict:
     video, processing, models, audience = summary.video, summary.processing, summary.models, summary.audience
     duration = video.duration_s
     share = audience.overall_share
-    ranked = sorted(((k, v) for k, v in share.items() if v), key=lambda kv: -kv[1])
+    ranked = _ranked(share)
     moments = audience.moments
     segments = summary.insights.segments
     faces = [_face_context(face, duration, segments) for face in summary.faces]
