@@ -111,9 +111,11 @@ def _f(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]) -> str:
+def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str], uid: str = "") -> str:
+    """The chart's root element; pattern ids derive from its kind, `uid` and content, so charts that
+    can look alike in one document (two faces' strips) stay apart when given different `uid`s."""
     content = "".join(body)
-    suffix = f"{zlib.crc32(f'{kind}{content}'.encode()):08x}"
+    suffix = f"{zlib.crc32(f'{kind}{uid}{content}'.encode()):08x}"
     defs = []
     for name, (size, tile) in PATTERNS.items():
         if f"url(#{name})" in content:
@@ -735,9 +737,10 @@ def emotion_strip(
     *,
     legend: bool = True,
     segments: Sequence[Segment] = (),
+    uid: str = "",
 ) -> str:
     """One face's expression over time: coloured segments, hatched where it could not be read, blank
-    where the face was not visible.
+    where the face was not visible; `uid` (the face) keeps its pattern id apart from another face's.
 
     `emotions` is a face's `emotions` (one sample per second while visible); `duration_s` is the
     recording's length in seconds. Without `legend` the strip is 40 units shorter, for pages that already
@@ -754,7 +757,7 @@ def emotion_strip(
     out.append(_rect(LEFT, top, frame.plot_w, bar_h, "none", f' stroke="{MUTED}" stroke-width="0.6"'))
     out.append(_time_axis(frame, top + bar_h + 2, title=False))
     out.append(segment_marks(segments, frame, top, top + bar_h))
-    return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out)
+    return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out, uid)
 
 
 # ------------------------------------------------------------------------------------------ share bars

@@ -172,7 +172,11 @@ def _face_context(face: Face, duration: float, segments: Sequence[Segment]) -> d
         ),
         "confidence": face.confidence,
         "pulse": _pulse_context(face.pulse, duration, segments),
-        "strip": Markup(charts.emotion_strip(face.emotions, duration, legend=False, segments=segments)),
+        "strip": Markup(
+            charts.emotion_strip(
+                face.emotions, duration, legend=False, segments=segments, uid=f"face-{face.face_id}"
+            )
+        ),
         "shares": Markup(charts.emotion_share_bars(share)),
     }
 

@@ -260,3 +260,12 @@ def test_unreadable_moments_are_hatched_and_named_in_the_legends():
     assert hatch_id != strip.find(f"{SVG}defs/{SVG}pattern").get("id"), "one id per chart"
     fills = [p.get("fill") for p in mix.iter(f"{SVG}polygon")]
     assert fills == [charts.EMOTION_COLOURS["sad"], f"url(#{hatch_id})"], "hatching stacked on top"
+
+
+def test_two_faces_with_the_same_strip_get_distinct_pattern_ids():
+    emotions = [EmotionSample(t, UNREADABLE, None) for t in range(10)]
+    ids = {
+        parse(charts.emotion_strip(emotions, 10.0, uid=f"face-{n}")).find(f"{SVG}defs/{SVG}pattern").get("id")
+        for n in (1, 2)
+    }
+    assert len(ids) == 2  # one HTML document holds both: an id defined twice is ambiguous

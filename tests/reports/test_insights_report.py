@@ -240,3 +240,13 @@ def test_no_emotion_shows_presence_and_attention_without_any_expression(tmp_path
     engagement = out["summary"].insights.engagement
     assert engagement.index is None and f"{100 * engagement.attention:.0f}% attention" in text
     assert 'data-chart="presence"' in page_html and not out["warnings"]
+
+
+def test_faces_that_look_alike_render_without_duplicate_anchors(tmp_path):
+    """Two people turned away for the same seconds draw identical strips; their pattern ids still differ."""
+    result = make_report_data()
+    face = result.summary.faces[1]  # its strip is hatched where it was turned away
+    twins = replace(result.summary, faces=(face, replace(face, face_id=4)))
+    out = rendered(replace(result, summary=twins), tmp_path)
+    strips = [re.search(r'<pattern id="([^"]+)"', block).group(1) for block in sections(out["html"])]
+    assert len(strips) == len(set(strips)) == 2 and not out["warnings"]
