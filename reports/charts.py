@@ -18,10 +18,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import NamedTuple
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
-from classpulse.results import EmotionSample, Moment, PulsePoint, SecondCounts
+from classpulse.insights.affect import POLARITY_GROUPS
+from classpulse.results import AudienceSecond, EmotionSample, Moment, PulsePoint, SecondCounts, Segment
 from classpulse.summary import READABLE_LABEL
 
 from .formatting import clock
@@ -40,11 +42,30 @@ EMOTION_COLOURS: dict[str, str] = {
 if set(EMOTION_COLOURS) != set(EMOTION_LABELS):  # pragma: no cover - guards a label rename in the model
     raise RuntimeError("EMOTION_COLOURS must name exactly the labels in EMOTION_LABELS")
 
+# Pattern fills that read in grayscale and print: `(tile size, tile SVG)` by name. Charts fill with
+# `url(#<name>)`; `_svg` defines each pattern a chart uses in that chart, under an id unique to the chart
+# (one HTML document holds many charts, and an id defined twice is ambiguous).
 # Moments whose expression could not be read: diagonal dark-grey hatching on white, told apart from every
-# colour (and from neutral's grey) in print and in grayscale. Charts fill with UNREADABLE_FILL; `_svg`
-# defines the pattern in each chart that uses it, under an id unique to that chart (one HTML document
-# holds many charts, and an id defined twice is ambiguous).
+# colour (and from neutral's grey). The compact view's positive share: dark dots on light orange; its
+# negative share: white stripes on blue.
 HATCH_ID = "unreadable-hatch"
+POSITIVE_ID = "positive-dots"
+NEGATIVE_ID = "negative-stripes"
+PATTERNS: dict[str, tuple[int, str]] = {
+    HATCH_ID: (
+        5,
+        '<rect width="5" height="5" fill="#FFFFFF"/>'
+        '<path d="M-1,1 L1,-1 M0,5 L5,0 M4,6 L6,4" stroke="#555555" stroke-width="1.2"/>',
+    ),
+    POSITIVE_ID: (
+        4,
+        '<rect width="4" height="4" fill="#F3C677"/><circle cx="2" cy="2" r="0.9" fill="#5C3B00"/>',
+    ),
+    NEGATIVE_ID: (
+        4,
+        '<rect width="4" height="4" fill="#0072B2"/><path d="M0,2 H4" stroke="#FFFFFF" stroke-width="1"/>',
+    ),
+}
 UNREADABLE_FILL = f"url(#{HATCH_ID})"
 UNREADABLE_WORDS = "not readable"
 MIX_FILLS: dict[str, str] = {**EMOTION_COLOURS, UNREADABLE: UNREADABLE_FILL}  # the mix charts' stack order
@@ -52,6 +73,15 @@ MIX_FILLS: dict[str, str] = {**EMOTION_COLOURS, UNREADABLE: UNREADABLE_FILL}  # 
 READABLE_COLOUR = "#0072B2"
 READABLE_WORDS = "facing the camera"
 PRESENCE_FILLS: dict[str, str] = {READABLE_LABEL: READABLE_COLOUR, UNREADABLE: UNREADABLE_FILL}
+# The compact positive / neutral / negative view (groups of `classpulse.insights.affect.POLARITY_GROUPS`).
+POLARITY_FILLS: dict[str, str] = {
+    "positive": f"url(#{POSITIVE_ID})",
+    "neutral": "#DADADA",
+    "negative": f"url(#{NEGATIVE_ID})",
+    UNREADABLE: UNREADABLE_FILL,
+}
+if set(POLARITY_FILLS) - {UNREADABLE} != set(POLARITY_GROUPS):  # pragma: no cover - guards a regrouping
+    raise RuntimeError("POLARITY_FILLS must name exactly the groups in POLARITY_GROUPS")
 
 INK = "#222222"
 MUTED = "#666666"
@@ -59,6 +89,8 @@ GRID = "#E3E3E3"
 NOT_VISIBLE = "#F0F0F0"
 UNRELIABLE = "#C8C8C8"
 STRESS = "#D55E00"
+ATTENTION_COLOUR = "#0072B2"
+SEGMENT_INK = "#444444"
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 FONT_SIZE = 11
 CHAR_W = 6.6  # mean advance of a DejaVu Sans character at FONT_SIZE, for laying out legends
@@ -66,6 +98,8 @@ CHAR_W = 6.6  # mean advance of a DejaVu Sans character at FONT_SIZE, for laying
 MAX_BINS = 360  # most time columns drawn in one chart
 WIDE = 720  # viewBox width of the full-width charts
 LEFT, RIGHT = 46, 14  # plot margins of the full-width charts
+SEGMENT_BAND = 13.0  # height kept above a time chart's plot for the segment numbers
+SEGMENT_SIZE = 8.5  # font size of the segment numbers and labels
 
 _TIME_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 14400)
 
@@ -77,16 +111,21 @@ def _f(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str]) -> str:
+def _svg(kind: str, width: float, height: float, label: str, body: Iterable[str], uid: str = "") -> str:
+    """The chart's root element; pattern ids derive from its kind, `uid` and content, so charts that
+    can look alike in one document (two faces' strips) stay apart when given different `uid`s."""
     content = "".join(body)
-    if UNREADABLE_FILL in content:
-        hatch_id = f"{HATCH_ID}-{zlib.crc32(f'{kind}{content}'.encode()):08x}"
-        content = (
-            f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="5" height="5">'
-            '<rect width="5" height="5" fill="#FFFFFF"/>'
-            '<path d="M-1,1 L1,-1 M0,5 L5,0 M4,6 L6,4" stroke="#555555" stroke-width="1.2"/></pattern></defs>'
-            + content.replace(UNREADABLE_FILL, f"url(#{hatch_id})")
-        )
+    suffix = f"{zlib.crc32(f'{kind}{uid}{content}'.encode()):08x}"
+    defs = []
+    for name, (size, tile) in PATTERNS.items():
+        if f"url(#{name})" in content:
+            defs.append(
+                f'<pattern id="{name}-{suffix}" patternUnits="userSpaceOnUse" width="{size}" height="{size}">'
+                f"{tile}</pattern>"
+            )
+            content = content.replace(f"url(#{name})", f"url(#{name}-{suffix})")
+    if defs:
+        content = "<defs>" + "".join(defs) + "</defs>" + content
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" data-chart="{kind}" '
         f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}" '
@@ -226,6 +265,127 @@ def _message(frame: _TimeFrame, top: float, height: float, text: str) -> str:
     return _text(frame.left + frame.plot_w / 2, top + height / 2 + 4, text, anchor="middle", fill=MUTED)
 
 
+# ------------------------------------------------------------------------------------------- segments
+def _segment_band(segments: Sequence[Segment]) -> float:
+    """Height to keep above a time chart's plot for the segment numbers (none without segments)."""
+    return SEGMENT_BAND if segments else 0.0
+
+
+def segment_marks(segments: Sequence[Segment], frame: _TimeFrame, top: float, bottom: float) -> str:
+    """The one way every time chart marks the lecture's segments: a thin solid line at each boundary from
+    `top` to `bottom` (none at the start or in the last second of the recording), and above `top`, in the band
+    `_segment_band` keeps, each segment's number with its label where the label fits inside the segment
+    (the report's segment table is the key). Numbers that would collide with the previous one are left
+    out."""
+    if not segments:
+        return ""
+    out = []
+    bounds = sorted({t for seg in segments for t in (seg.start_s, seg.end_s)})
+    for t in bounds:
+        x = frame.x(t)
+        if 0 < t < frame.duration - 1:  # the frame ends up to 1 s after the recording: its last second
+            out.append(_line(x, top - SEGMENT_BAND + 2, x, bottom, SEGMENT_INK, ' stroke-width="0.9"'))
+    char_w = CHAR_W * SEGMENT_SIZE / FONT_SIZE
+    free_from = -math.inf
+    for seg in segments:
+        x0, x1 = frame.x(seg.start_s), frame.x(seg.end_s)
+        if x0 + 2 < free_from:
+            continue
+        text = f"{seg.index} {seg.label}"
+        if len(text) * char_w > x1 - x0 - 6:
+            text = str(seg.index)
+        out.append(_text(x0 + 3, top - 3, text, size=SEGMENT_SIZE, fill=SEGMENT_INK, weight="bold"))
+        free_from = x0 + 3 + len(text) * char_w + 4
+    return '<g class="segment-marks">' + "".join(out) + "</g>"
+
+
+# ------------------------------------------------------------------------------------- binned series
+class _Cell(NamedTuple):
+    """One time column of a series: [start, end) seconds and its value (None: no value there)."""
+
+    start: float
+    end: float
+    value: float | None
+
+
+def _series_cells(points: Sequence[tuple[float, float | None]], duration: float) -> list[_Cell]:
+    """`(t, value)` samples -> time columns, binned to at most MAX_BINS: a binned column holds the mean of
+    its values when at least half its samples have one, else None."""
+    if not points:
+        return []
+    step = sample_step([t for t, _ in points])
+    width = _bin_width(duration, step)
+    if width == step:
+        return [_Cell(t, t + step, None if v is None else float(v)) for t, v in points]
+    groups: dict[int, list[float | None]] = {}
+    for t, v in points:
+        groups.setdefault(int(t // width), []).append(v)
+    cells = []
+    for key in sorted(groups):
+        members = groups[key]
+        valid = [float(v) for v in members if v is not None]
+        value = sum(valid) / len(valid) if len(valid) >= 0.5 * len(members) else None
+        cells.append(_Cell(key * width, (key + 1) * width, value))
+    return cells
+
+
+def _runs(cells: Sequence, predicate) -> list[tuple[float, float]]:
+    """Contiguous time spans of cells (anything with `start` and `end`) for which `predicate(cell)` holds."""
+    spans: list[tuple[float, float]] = []
+    for c in cells:
+        if not predicate(c):
+            continue
+        if spans and c.start - spans[-1][1] < 1e-6:
+            spans[-1] = (spans[-1][0], c.end)
+        else:
+            spans.append((c.start, c.end))
+    return spans
+
+
+def _series_line(
+    cells: Sequence[_Cell],
+    frame: _TimeFrame,
+    scale: _Scale,
+    colour: str = INK,
+    *,
+    width: float = 1.5,
+    dash: str | None = None,
+) -> list[str]:
+    """A line through the columns' middles, broken wherever a value is missing; a lone point is a dot."""
+    out: list[str] = []
+    path: list[tuple[float, float]] = []
+    style = f' stroke-width="{_f(width)}"' + (f' stroke-dasharray="{dash}"' if dash else "")
+
+    def flush() -> None:
+        if len(path) == 1:
+            out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{colour}"/>')
+        elif path:
+            out.append(
+                f'<polyline fill="none" stroke="{colour}"{style} stroke-linejoin="round" '
+                'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>'
+            )
+        path.clear()
+
+    previous_end = None
+    for c in cells:
+        if c.value is None or (previous_end is not None and c.start - previous_end > 1e-6):
+            flush()
+        if c.value is not None:
+            path.append((frame.x((c.start + c.end) / 2), scale.y(c.value)))
+        previous_end = c.end
+    flush()
+    return out
+
+
+def _shade_missing(cells: Sequence[_Cell], frame: _TimeFrame, scale: _Scale) -> list[str]:
+    """Grey over the stretches without a value."""
+    out = []
+    for start, end in _runs(cells, lambda c: c.value is None):
+        x0, x1 = frame.x(start), frame.x(end)
+        out.append(_rect(x0, scale.top, x1 - x0, scale.height, UNRELIABLE, ' fill-opacity="0.7"'))
+    return out
+
+
 # ----------------------------------------------------------------------------------------- audience mix
 @dataclass(frozen=True)
 class _Bin:
@@ -350,14 +510,17 @@ def _moment_markers(moments: Sequence[Moment], frame: _TimeFrame, scale: _Scale)
 
 
 def audience_mix_chart(
-    per_second: Sequence[SecondCounts], duration_s: float, moments: Sequence[Moment] = ()
+    per_second: Sequence[SecondCounts],
+    duration_s: float,
+    moments: Sequence[Moment] = (),
+    segments: Sequence[Segment] = (),
 ) -> str:
     """Stacked emotion mix of all faces in view over time, with numbered notable moments.
 
     `per_second` is `audience.per_second` (the label "unreadable" counts faces whose expression could not
     be read). Unreadable face-time is stacked on top, hatched. Seconds with no face are left blank. Below
     the mix a thin band shows how many faces were in view. `moments` are `audience.moments`, in time
-    order, marked by number.
+    order, marked by number; `segments` (`insights.segments`) are marked as in every time chart.
     """
     return _stacked_chart(
         per_second,
@@ -365,16 +528,61 @@ def audience_mix_chart(
         MIX_FILLS,
         mix_legend_items(),
         moments,
+        segments,
         "audience-mix",
         "Audience expression mix",
     )
 
 
-def presence_chart(per_second: Sequence[SecondCounts], duration_s: float) -> str:
+def presence_chart(
+    per_second: Sequence[SecondCounts], duration_s: float, segments: Sequence[Segment] = ()
+) -> str:
     """Policy no-emotion: the share of the faces in view facing the camera (readable) and not readable
     over time, with the faces-in-view band; `per_second` counts READABLE_LABEL and UNREADABLE."""
     legend = [(READABLE_WORDS, "box", READABLE_COLOUR), (UNREADABLE_WORDS, "box", UNREADABLE_FILL)]
-    return _stacked_chart(per_second, duration_s, PRESENCE_FILLS, legend, (), "presence", "Audience presence")
+    return _stacked_chart(
+        per_second, duration_s, PRESENCE_FILLS, legend, (), segments, "presence", "Audience presence"
+    )
+
+
+def polarity_legend_items() -> list[tuple[str, str, str]]:
+    """The compact view's groups with the labels each holds, and the hatching for unreadable faces."""
+    groups = [
+        (f"{group} ({', '.join(labels)})", "box", POLARITY_FILLS[group])
+        for group, labels in POLARITY_GROUPS.items()
+    ]
+    return [*groups, (UNREADABLE_WORDS, "box", UNREADABLE_FILL)]
+
+
+def polarity_chart(
+    per_second: Sequence[SecondCounts], duration_s: float, segments: Sequence[Segment] = ()
+) -> str:
+    """The compact view: the shares of the faces in view showing a positive, neutral or negative
+    expression (`POLARITY_GROUPS` of the labels `audience.per_second` counts), stacked over time with
+    pattern fills that stay apart in grayscale, unreadable faces hatched on top."""
+    grouped = [
+        SecondCounts(
+            t,
+            {
+                **{
+                    group: sum(counts[label] for label in labels) for group, labels in POLARITY_GROUPS.items()
+                },
+                UNREADABLE: counts[UNREADABLE],
+            },
+        )
+        for t, counts in per_second
+    ]
+    return _stacked_chart(
+        grouped,
+        duration_s,
+        POLARITY_FILLS,
+        polarity_legend_items(),
+        (),
+        segments,
+        "polarity",
+        "Positive, neutral and negative expressions",
+        height=100.0,
+    )
 
 
 def _stacked_chart(
@@ -383,8 +591,11 @@ def _stacked_chart(
     fills: Mapping[str, str],
     legend_items: Sequence[tuple[str, str, str]],
     moments: Sequence[Moment],
+    segments: Sequence[Segment],
     kind: str,
     what: str,
+    *,
+    height: float = 150.0,
 ) -> str:
     """Shares of the labels in `fills` (stacked in that order) among the faces in view, per time column."""
     bins, step = _audience_bins(per_second, fills)
@@ -392,7 +603,7 @@ def _stacked_chart(
     bins = _rebin(bins, _bin_width(frame.duration, step), fills) if bins else []
 
     legend, legend_y = _legend(legend_items, LEFT, 12, WIDE - RIGHT)
-    scale = _Scale(top=legend_y + 12, height=150.0)
+    scale = _Scale(top=legend_y + 12 + _segment_band(segments), height=height)
     faces_top, faces_h = scale.top + scale.height + 8, 18.0
     axis_y = faces_top + faces_h + 4
     out = [legend]
@@ -404,8 +615,90 @@ def _stacked_chart(
     out += polygons or [_message(frame, scale.top, scale.height, "No faces were detected in this recording.")]
     out += _faces_band(bins, frame, faces_top, faces_h)
     out.append(_time_axis(frame, axis_y))
+    out.append(segment_marks(segments, frame, scale.top, faces_top + faces_h))
     out += _moment_markers(moments, frame, scale)
     return _svg(kind, WIDE, axis_y + 34, f"{what} over time", out)
+
+
+# ------------------------------------------------------------------------------------- audience curves
+def _curve_frame(per_second: Sequence[AudienceSecond], duration_s: float) -> _TimeFrame:
+    return _TimeFrame(_duration(duration_s, max((float(s.t) + 1 for s in per_second), default=0.0)))
+
+
+def attention_chart(
+    per_second: Sequence[AudienceSecond],
+    duration_s: float,
+    segments: Sequence[Segment] = (),
+    flag_below: float | None = None,
+) -> str:
+    """The audience's attention over time: of the present faces whose head pose could be judged, the
+    share facing the camera (`insights.per_second`, already smoothed). Grey where no face was judged
+    (nobody in view, or every face too small); `flag_below` draws the attention-drop flag's threshold."""
+    frame = _curve_frame(per_second, duration_s)
+    cells = _series_cells([(float(s.t), s.attention) for s in per_second], frame.duration)
+    items = [
+        ("facing the camera (share of the faces judged)", "line", ATTENTION_COLOUR),
+        ("no face judged", "box", UNRELIABLE),
+    ]
+    if flag_below is not None:
+        items.append(("flag threshold", "dash", STRESS))
+    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
+    scale = _Scale(top=legend_y + 12 + _segment_band(segments), height=90.0)
+    out = [legend]
+    for pct in (0, 50, 100):
+        y = scale.y(pct / 100)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(LEFT - 5, y + 3.5, f"{pct}%", anchor="end", fill=MUTED, size=10))
+    out += _shade_missing(cells, frame, scale)
+    if flag_below is not None:
+        y = scale.y(flag_below)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, STRESS, ' stroke-width="1.1" stroke-dasharray="5 3"'))
+    out.append(
+        _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
+    )
+    out += _series_line(cells, frame, scale, ATTENTION_COLOUR, width=1.8)
+    if not any(c.value is not None for c in cells):
+        out.append(_message(frame, scale.top, scale.height, "No face was judged in this recording."))
+    out.append(_time_axis(frame, scale.top + scale.height))
+    out.append(segment_marks(segments, frame, scale.top, scale.top + scale.height))
+    return _svg("attention", WIDE, scale.top + scale.height + 34, "Audience attention over time", out)
+
+
+def affect_chart(
+    per_second: Sequence[AudienceSecond], duration_s: float, segments: Sequence[Segment] = ()
+) -> str:
+    """The audience's valence (solid) and arousal (dashed) over time, -1..1 (`insights.per_second`,
+    already smoothed); the scale is ±0.5 when every value fits, so small swings stay visible. Grey where
+    no face was readable."""
+    frame = _curve_frame(per_second, duration_s)
+    valence = _series_cells([(float(s.t), s.valence) for s in per_second], frame.duration)
+    arousal = _series_cells([(float(s.t), s.arousal) for s in per_second], frame.duration)
+    values = [abs(c.value) for c in (*valence, *arousal) if c.value is not None]
+    limit = 0.5 if max(values, default=0.0) <= 0.5 else 1.0
+    items = [
+        ("valence (unpleasant \N{MINUS SIGN} / pleasant +)", "line", INK),
+        ("arousal (calm \N{MINUS SIGN} / activated +)", "dash", ATTENTION_COLOUR),
+        ("no readable face", "box", UNRELIABLE),
+    ]
+    legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
+    scale = _Scale(top=legend_y + 12 + _segment_band(segments), height=90.0, lo=-limit, hi=limit)
+    out = [legend]
+    for tick in (-limit, 0.0, limit):
+        y = scale.y(tick)
+        out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED if tick == 0 else GRID, ' stroke-width="0.8"'))
+        label = f"{tick:+.1f}".replace("-", "\N{MINUS SIGN}") if tick else "0"
+        out.append(_text(LEFT - 5, y + 3.5, label, anchor="end", fill=MUTED, size=10))
+    out += _shade_missing(valence, frame, scale)
+    out += _series_line(valence, frame, scale, INK)
+    out += _series_line(arousal, frame, scale, ATTENTION_COLOUR, dash="5 3")
+    if not values:
+        out.append(_message(frame, scale.top, scale.height, "No face was readable in this recording."))
+    out.append(
+        _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
+    )
+    out.append(_time_axis(frame, scale.top + scale.height))
+    out.append(segment_marks(segments, frame, scale.top, scale.top + scale.height))
+    return _svg("affect", WIDE, scale.top + scale.height + 34, "Audience valence and arousal over time", out)
 
 
 # ---------------------------------------------------------------------------------------- emotion strip
@@ -438,9 +731,16 @@ def _strip_segments(emotions: Sequence[EmotionSample], duration: float) -> list[
     return segments
 
 
-def emotion_strip(emotions: Sequence[EmotionSample], duration_s: float, *, legend: bool = True) -> str:
+def emotion_strip(
+    emotions: Sequence[EmotionSample],
+    duration_s: float,
+    *,
+    legend: bool = True,
+    segments: Sequence[Segment] = (),
+    uid: str = "",
+) -> str:
     """One face's expression over time: coloured segments, hatched where it could not be read, blank
-    where the face was not visible.
+    where the face was not visible; `uid` (the face) keeps its pattern id apart from another face's.
 
     `emotions` is a face's `emotions` (one sample per second while visible); `duration_s` is the
     recording's length in seconds. Without `legend` the strip is 40 units shorter, for pages that already
@@ -449,14 +749,15 @@ def emotion_strip(emotions: Sequence[EmotionSample], duration_s: float, *, legen
     frame = _TimeFrame(_duration(duration_s, max((float(e.t) + 1 for e in emotions), default=0.0)))
     items = [*mix_legend_items(), ("not visible", "box", NOT_VISIBLE)]
     key, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT) if legend else ("", 0.0)
-    top, bar_h = legend_y + 8, 22.0
+    top, bar_h = legend_y + 8 + _segment_band(segments), 22.0
     out = [key, _rect(LEFT, top, frame.plot_w, bar_h, NOT_VISIBLE)]
     out.append(_text(LEFT - 5, top + bar_h / 2 + 4, "face", anchor="end", fill=MUTED, size=10))
     for start, end, label in _strip_segments(emotions, frame.duration):
         out.append(_rect(frame.x(start), top, frame.x(end) - frame.x(start), bar_h, MIX_FILLS[label]))
     out.append(_rect(LEFT, top, frame.plot_w, bar_h, "none", f' stroke="{MUTED}" stroke-width="0.6"'))
     out.append(_time_axis(frame, top + bar_h + 2, title=False))
-    return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out)
+    out.append(segment_marks(segments, frame, top, top + bar_h))
+    return _svg("emotion-strip", WIDE, top + bar_h + 22, "Expression over time", out, uid)
 
 
 # ------------------------------------------------------------------------------------------ share bars
@@ -498,41 +799,11 @@ class _PulseCell:
 
 
 def _pulse_cells(series: Sequence[PulsePoint], duration: float) -> list[_PulseCell]:
-    """A face's pulse windows -> time cells, binned if long.
-
-    A binned cell is reliable when at least half its samples have a bpm (their mean is drawn) and is
-    flagged for stress when any of its samples is.
-    """
-    rows = [(point.t, point.bpm, bool(point.stress)) for point in series]
-    if not rows:
-        return []
-    step = sample_step([t for t, _, _ in rows])
-    width = _bin_width(duration, step)
-    if width == step:
-        return [_PulseCell(t, t + step, None if bpm is None else float(bpm), s) for t, bpm, s in rows]
-    groups: dict[int, list] = {}
-    for row in rows:
-        groups.setdefault(int(row[0] // width), []).append(row)
-    cells = []
-    for key in sorted(groups):
-        members = groups[key]
-        valid = [float(bpm) for _, bpm, _ in members if bpm is not None]
-        bpm = sum(valid) / len(valid) if len(valid) >= 0.5 * len(members) else None
-        cells.append(_PulseCell(key * width, (key + 1) * width, bpm, any(s for _, _, s in members)))
-    return cells
-
-
-def _runs(cells: Sequence[_PulseCell], predicate) -> list[tuple[float, float]]:
-    """Contiguous time spans of cells for which `predicate(cell)` holds."""
-    spans: list[tuple[float, float]] = []
-    for c in cells:
-        if not predicate(c):
-            continue
-        if spans and c.start - spans[-1][1] < 1e-6:
-            spans[-1] = (spans[-1][0], c.end)
-        else:
-            spans.append((c.start, c.end))
-    return spans
+    """A face's pulse windows -> time cells, binned if long (`_series_cells`): a binned cell is flagged
+    for stress when any of its samples is."""
+    bpm = _series_cells([(point.t, point.bpm) for point in series], duration)
+    stress = _series_cells([(point.t, 1.0 if point.stress else 0.0) for point in series], duration)
+    return [_PulseCell(c.start, c.end, c.value, bool(s.value)) for c, s in zip(bpm, stress, strict=True)]
 
 
 def _bpm_ticks(values: Sequence[float]) -> list[int]:
@@ -548,40 +819,11 @@ def _bpm_ticks(values: Sequence[float]) -> list[int]:
 def _pulse_shading(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
     """Grey where there is no reliable estimate; a light vermillion band with a strip along the top where the
     stress flag is raised."""
-    out = []
-    for start, end in _runs(cells, lambda c: c.bpm is None):
-        x0, x1 = frame.x(start), frame.x(end)
-        out.append(_rect(x0, scale.top, x1 - x0, scale.height, UNRELIABLE, ' fill-opacity="0.7"'))
+    out = _shade_missing([_Cell(c.start, c.end, c.bpm) for c in cells], frame, scale)
     for start, end in _runs(cells, lambda c: c.stress):
         x0, x1 = frame.x(start), frame.x(end)
         out.append(_rect(x0, scale.top, x1 - x0, scale.height, STRESS, ' fill-opacity="0.12"'))
         out.append(_rect(x0, scale.top, x1 - x0, 6, STRESS))
-    return out
-
-
-def _bpm_line(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) -> list[str]:
-    """The bpm line, broken wherever the estimate is missing; a lone point is drawn as a dot."""
-    out: list[str] = []
-    path: list[tuple[float, float]] = []
-
-    def flush() -> None:
-        if len(path) == 1:
-            out.append(f'<circle cx="{_f(path[0][0])}" cy="{_f(path[0][1])}" r="1.6" fill="{INK}"/>')
-        elif path:
-            out.append(
-                f'<polyline fill="none" stroke="{INK}" stroke-width="1.5" stroke-linejoin="round" '
-                'points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in path) + '"/>'
-            )
-        path.clear()
-
-    previous_end = None
-    for c in cells:
-        if c.bpm is None or (previous_end is not None and c.start - previous_end > 1e-6):
-            flush()
-        if c.bpm is not None:
-            path.append((frame.x((c.start + c.end) / 2), scale.y(c.bpm)))
-        previous_end = c.end
-    flush()
     return out
 
 
@@ -599,7 +841,10 @@ def _no_estimate(cells: Sequence[_PulseCell], frame: _TimeFrame, scale: _Scale) 
 
 
 def heart_rate_chart(
-    series: Sequence[PulsePoint], duration_s: float, baseline_bpm: float | None = None
+    series: Sequence[PulsePoint],
+    duration_s: float,
+    baseline_bpm: float | None = None,
+    segments: Sequence[Segment] = (),
 ) -> str:
     """Estimated heart rate (bpm) over time for one face.
 
@@ -619,7 +864,7 @@ def heart_rate_chart(
         ("stress flag (above own baseline)", "box", STRESS),
     ]
     legend, legend_y = _legend(items, LEFT, 12, WIDE - RIGHT)
-    scale = _Scale(top=legend_y + 12, height=76.0, lo=ticks[0], hi=ticks[-1])
+    scale = _Scale(top=legend_y + 12 + _segment_band(segments), height=76.0, lo=ticks[0], hi=ticks[-1])
     out = [legend]
     for tick in ticks if valid else ():  # no scale without a single estimate
         y = scale.y(tick)
@@ -631,11 +876,12 @@ def heart_rate_chart(
     if baseline_bpm is not None and valid:
         y = scale.y(float(baseline_bpm))
         out.append(_line(LEFT, y, WIDE - RIGHT, y, MUTED, ' stroke-width="1.2" stroke-dasharray="5 3"'))
-    out += _bpm_line(cells, frame, scale)
+    out += _series_line([_Cell(c.start, c.end, c.bpm) for c in cells], frame, scale)
     if not valid:
         out += _no_estimate(cells, frame, scale)
     out.append(
         _rect(LEFT, scale.top, frame.plot_w, scale.height, "none", f' stroke="{GRID}" stroke-width="0.8"')
     )
     out.append(_time_axis(frame, scale.top + scale.height))
+    out.append(segment_marks(segments, frame, scale.top, scale.top + scale.height))
     return _svg("heart-rate", WIDE, scale.top + scale.height + 34, "Estimated heart rate over time", out)

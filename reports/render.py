@@ -19,6 +19,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from classpulse.emotion.labels import EMOTION_LABELS
+from classpulse.insights.affect import CIRCUMPLEX_ANGLES, POLARITY_GROUPS
 from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import (
     REASON_FACE_TOO_SMALL,
@@ -26,7 +27,18 @@ from classpulse.pulse.heart_rate import (
     REASON_OFF_TRACK,
     REASON_TOO_FEW_SAMPLES,
 )
-from classpulse.results import Face, Moment, MomentKind, Pulse, Summary
+from classpulse.results import (
+    Face,
+    Flag,
+    FlagKind,
+    InsightRules,
+    Moment,
+    MomentKind,
+    Pulse,
+    PulseModel,
+    Segment,
+    Summary,
+)
 
 from . import charts, formatting
 
@@ -64,6 +76,20 @@ POLICY_WORDS: dict[Policy, str] = {
     Policy.NO_EMOTION: "no emotion: audience presence and readability only, no expression inference",
 }
 
+# Flags are observations, never verdicts: their titles say what was measured.
+FLAG_KINDS: dict[FlagKind, str] = {
+    FlagKind.NEGATIVE_STRETCH: "Mostly negative expressions",
+    FlagKind.ATTENTION_DROP: "Audience attention below the threshold",
+    FlagKind.HEART_RATE_RISE: "Heart rate above own baseline",
+}
+
+# Where the session date came from (`Session.date_source`).
+DATE_SOURCES: dict[str, str] = {
+    "given": "given with the job",
+    "recording": "from the recording's metadata",
+    "analysed": "the day of the analysis: neither given nor in the recording",
+}
+
 MAX_LISTED = 8  # most moments / unreliable stretches / stress windows listed in words per section
 
 
@@ -93,7 +119,7 @@ def _spans(
     return out
 
 
-def _pulse_context(pulse: Pulse, duration: float) -> dict:
+def _pulse_context(pulse: Pulse, duration: float, segments: Sequence[Segment]) -> dict:
     """Plain-words facts about one face's heart-rate estimate (seconds, bpm)."""
     series = pulse.series
     step = charts.sample_step([point.t for point in series])
@@ -123,13 +149,16 @@ def _pulse_context(pulse: Pulse, duration: float) -> dict:
         "stress": stress[:MAX_LISTED],
         "more_stress": max(0, len(stress) - MAX_LISTED),
         "stress_s": sum(x["end"] - x["start"] for x in stress),
-        "chart": Markup(charts.heart_rate_chart(series, duration, pulse.baseline_bpm)),
+        "chart": Markup(charts.heart_rate_chart(series, duration, pulse.baseline_bpm, segments)),
     }
 
 
-def _face_context(face: Face, duration: float) -> dict:
+def _face_context(face: Face, duration: float, segments: Sequence[Segment]) -> dict:
     share, dominant = face.emotion_share, face.dominant_emotion
     return {
+        "attention": face.attention,
+        "affect": face.affect,
+        "engagement": face.engagement,
         "id": face.face_id,
         "visible_s": face.visible_s,
         "visible_fraction": face.visible_s / duration if duration else None,
@@ -142,8 +171,12 @@ def _face_context(face: Face, duration: float) -> dict:
             ((reason, v) for reason, v in face.unreadable_reasons.items() if v), key=lambda rv: -rv[1]
         ),
         "confidence": face.confidence,
-        "pulse": _pulse_context(face.pulse, duration),
-        "strip": Markup(charts.emotion_strip(face.emotions, duration, legend=False)),
+        "pulse": _pulse_context(face.pulse, duration, segments),
+        "strip": Markup(
+            charts.emotion_strip(
+                face.emotions, duration, legend=False, segments=segments, uid=f"face-{face.face_id}"
+            )
+        ),
         "shares": Markup(charts.emotion_share_bars(share)),
     }
 
@@ -155,14 +188,119 @@ def _moments(moments: Sequence[Moment]) -> list[dict]:
     ]
 
 
+def flag_rule(kind: FlagKind, rules: InsightRules, pulse: PulseModel) -> str:
+    """When a flag of `kind` is raised, in words with its thresholds (the flag list and the method)."""
+    pct, num = formatting.percent, formatting.compact
+    if kind is FlagKind.NEGATIVE_STRETCH:
+        return (
+            f"raised when at least {pct(rules.negative_stretch_share)} of a person's readable seconds show a "
+            f"negative expression for at least {num(rules.negative_stretch_min)} min, with no two negative "
+            f"seconds more than {num(rules.negative_stretch_max_gap_s)} s apart"
+        )
+    if kind is FlagKind.ATTENTION_DROP:
+        return (
+            f"raised when the audience's attention stays below {pct(rules.attention_drop_below)} for at "
+            f"least {num(rules.attention_drop_min_s)} s with at least {rules.attention_drop_min_faces} faces "
+            "judged"
+        )
+    return (
+        f"raised when a person's estimated heart rate is more than {num(pulse.stress_rise_bpm)} bpm and more "
+        f"than {pct(pulse.stress_rise_fraction)} above their own baseline"
+    )
+
+
+def _flags(flags: Sequence[Flag], rules: InsightRules, pulse: PulseModel, policy: Policy) -> list[dict]:
+    """The flags the policy may show (no per-face flag without per-face results), with their rule."""
+    return [
+        {
+            "title": FLAG_KINDS[flag.kind],
+            "who": "the audience" if flag.face_id is None else f"Face {flag.face_id}",
+            "start": flag.start_s,
+            "end": flag.end_s,
+            "evidence": flag.evidence,
+            "rule": flag_rule(flag.kind, rules, pulse),
+        }
+        for flag in flags
+        if policy.per_face or flag.face_id is None
+    ]
+
+
+def _ranked(share: dict[str, float]) -> list[tuple[str, float]]:
+    """The expressions with a share above 0, most common first."""
+    return sorted(((k, v) for k, v in share.items() if v), key=lambda kv: -kv[1])
+
+
+def _segments(segments: Sequence[Segment], moments: Sequence[Moment]) -> list[dict]:
+    """The segment table's rows: each segment's measures, its three most common expressions and its
+    moments by their number in the summary's list."""
+    number = {(m.t, m.kind): n for n, m in enumerate(moments, start=1)}
+    return [
+        {
+            "segment": segment,
+            "top": _ranked(segment.expression_share)[:3],
+            "moments": [(number[(m.t, m.kind)], m.t) for m in segment.moments],
+        }
+        for segment in segments
+    ]
+
+
+def _circumplex(rules: InsightRules) -> list[dict]:
+    """Each expression's point on the circumplex, with the word and angle it was taken from."""
+    if rules.circumplex is None:
+        return []
+    return [
+        {
+            "label": label,
+            "word": CIRCUMPLEX_ANGLES[label][0] if label in CIRCUMPLEX_ANGLES else None,
+            "angle": CIRCUMPLEX_ANGLES[label][1] if label in CIRCUMPLEX_ANGLES else None,
+            "point": rules.circumplex[label],
+        }
+        for label in EMOTION_LABELS
+    ]
+
+
+def _insights_context(summary: Summary, policy: Policy) -> dict:
+    """The attention and engagement section, the segment table, the flags and the method's constants."""
+    insights, duration = summary.insights, summary.video.duration_s
+    rules, segments = insights.rules, insights.segments
+    expressions = policy.infers_emotions
+    per_second = insights.per_second
+    return {
+        "insights": insights,
+        "rules": rules,
+        "affect": insights.affect if expressions else None,
+        "attention_chart": Markup(
+            charts.attention_chart(per_second, duration, segments, rules.attention_drop_below)
+        ),
+        "affect_chart": Markup(charts.affect_chart(per_second, duration, segments)) if expressions else None,
+        "polarity_chart": (
+            Markup(charts.polarity_chart(summary.audience.per_second, duration, segments))
+            if expressions
+            else None
+        ),
+        "segments": _segments(segments, summary.audience.moments),
+        "flags": _flags(insights.flags, rules, summary.models.pulse, policy),
+        "flag_rules": {
+            kind: flag_rule(kind, rules, summary.models.pulse)
+            for kind in FlagKind
+            if (kind is FlagKind.ATTENTION_DROP or policy.per_face)
+            and (kind is not FlagKind.NEGATIVE_STRETCH or expressions)
+        },
+        "circumplex": _circumplex(rules),
+        "polarity_groups": POLARITY_GROUPS,
+        "date_source": DATE_SOURCES.get(summary.session.date_source, summary.session.date_source),
+    }
+
+
 def build_context(summary: Summary) -> dict:
     """Everything the template shows, with charts already drawn."""
     video, processing, models, audience = summary.video, summary.processing, summary.models, summary.audience
     duration = video.duration_s
     share = audience.overall_share
-    ranked = sorted(((k, v) for k, v in share.items() if v), key=lambda kv: -kv[1])
+    ranked = _ranked(share)
     moments = audience.moments
-    faces = [_face_context(face, duration) for face in summary.faces]
+    segments = summary.insights.segments
+    faces = [_face_context(face, duration, segments) for face in summary.faces]
     emotion_model = models.emotion
     accuracy = (
         None
@@ -173,13 +311,15 @@ def build_context(summary: Summary) -> dict:
     )
     policy = Policy(summary.privacy.policy)
     audience_chart = (
-        charts.audience_mix_chart(audience.per_second, duration, moments)
+        charts.audience_mix_chart(audience.per_second, duration, moments, segments)
         if policy.infers_emotions
-        else charts.presence_chart(audience.per_second, duration)
+        else charts.presence_chart(audience.per_second, duration, segments)
     )
     title = (video.title or "").strip() or video.file
     css = STYLESHEET.read_text(encoding="utf-8")
     return {
+        **_insights_context(summary, policy),
+        "session": summary.session,
         "privacy": summary.privacy,
         "policy_words": POLICY_WORDS[policy],
         "expressions": policy.infers_emotions,

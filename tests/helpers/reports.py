@@ -11,7 +11,7 @@ other one and the fixture cannot drift from what the pipeline writes.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from classpulse.results import (
     EmotionModel,
     EmotionSample,
     Face,
+    FaceLabel,
     Models,
     Privacy,
     Processing,
@@ -39,10 +40,17 @@ from classpulse.results import (
     ReadabilityRule,
     Session,
     Summary,
+    TimelineSecond,
     TrackerModel,
     Video,
 )
-from classpulse.summary import TIMELINE_MEANING, audience_summary, timeline_of
+from classpulse.summary import (
+    READABLE_LABEL,
+    TIMELINE_MEANING,
+    anonymous_timeline,
+    audience_summary,
+    timeline_of,
+)
 
 
 @dataclass(frozen=True)
@@ -115,25 +123,30 @@ def _pulse(spec: FaceSpec, visible: list[int], rng: np.random.Generator) -> Puls
     )
 
 
-def _seconds(face_id: int, emotions: list[EmotionSample], n_seconds: int) -> FaceSeconds:
+def _seconds(
+    face_id: int, emotions: list[EmotionSample], n_seconds: int, *, expressions: bool
+) -> FaceSeconds:
     """The per-second arrays the insights are computed from, matching the samples: a readable sample's
-    label takes its confidence and the other classes share the rest; unreadable ones were turned away."""
+    label takes its confidence and the other classes share the rest (no probabilities at all without
+    `expressions`); unreadable ones were turned away."""
     present = np.zeros(n_seconds, bool)
     attention = np.full(n_seconds, NOT_JUDGED, np.int8)
     probs = np.full((n_seconds, len(EMOTION_LABELS)), np.nan)
     for t, label, confidence in emotions:
         present[t] = True
         attention[t] = AWAY if label == UNREADABLE else ATTENDING
-        if label != UNREADABLE:
+        if label != UNREADABLE and expressions:
             probs[t] = (1 - confidence) / (len(EMOTION_LABELS) - 1)
             probs[t, EMOTION_LABELS.index(label)] = confidence
     return FaceSeconds(face_id, present, attention, probs)
 
 
-def _face(face_id: int, spec: FaceSpec, rng: np.random.Generator, n_seconds: int) -> tuple[Face, FaceSeconds]:
+def _face(
+    face_id: int, spec: FaceSpec, rng: np.random.Generator, n_seconds: int, *, expressions: bool
+) -> tuple[Face, FaceSeconds]:
     emotions = _emotions(spec, rng)
-    per_second = _seconds(face_id, emotions, n_seconds)
-    attention, affect, engagement = face_insights(per_second, expressions=True)
+    per_second = _seconds(face_id, emotions, n_seconds, expressions=expressions)
+    attention, affect, engagement = face_insights(per_second, expressions=expressions)
     labels = Counter(e.label for e in emotions if e.label != UNREADABLE)
     readable = sum(labels.values())
     conf = np.array([e.confidence for e in emotions if e.confidence is not None])
@@ -220,15 +233,26 @@ def make_report_data(
     negative_stretch_min: float = 1.0,
     course: str | None = "Thermodynamics",
     session_date: str = "2025-03-14",
+    policy: Policy = Policy.FULL,
 ) -> AnalysisResult:
     """A consistent result (summary and timeline; no CSV rows) for a recording of `duration_s` seconds.
-    The insights come from the producer's own `build_insights` (flags after `negative_stretch_min`)."""
+    The insights come from the producer's own `build_insights` (flags after `negative_stretch_min`).
+    Under `policy` aggregate or no-emotion the result holds what `classpulse.summary.build_summary` keeps:
+    no faces, an anonymous timeline, no pulse; and under no-emotion no expression at all."""
     rng = np.random.default_rng(seed)
     n_seconds = int(duration_s) + 1
-    built = [_face(i, spec, rng, n_seconds) for i, spec in enumerate(faces, start=1)]
+    expressions = policy.infers_emotions
+    built = [_face(i, spec, rng, n_seconds, expressions=expressions) for i, spec in enumerate(faces, start=1)]
     face_records = tuple(face for face, _ in built)
     timeline = timeline_of(face_records, range(n_seconds))
-    audience = audience_summary(timeline)
+    if not expressions:
+        timeline = [
+            TimelineSecond(
+                t, tuple(FaceLabel(i, READABLE_LABEL if e != UNREADABLE else e) for i, e in entries)
+            )
+            for t, entries in timeline
+        ]
+    audience = audience_summary(timeline, expressions=expressions)
     insights = build_insights(
         [seconds for _, seconds in built],
         n_seconds,
@@ -237,12 +261,14 @@ def make_report_data(
         moments=audience.moments,
         pulses={face.face_id: face.pulse for face in face_records},
         negative_stretch_min=negative_stretch_min,
-        expressions=True,
-        per_face=True,
+        expressions=expressions,
+        per_face=policy.per_face,
     )
+    if not policy.per_face:
+        face_records, timeline = (), anonymous_timeline(timeline)
     fps = 25.0
     summary = Summary(
-        privacy=Privacy(Policy.FULL.value, None, False, TIMELINE_MEANING[Policy.FULL]),
+        privacy=Privacy(policy.value, None, False, TIMELINE_MEANING[policy]),
         session=Session(course, session_date, "given"),
         video=Video(
             file="thermo_week3.mp4",
@@ -258,7 +284,7 @@ def make_report_data(
         faces=face_records,
         audience=audience,
         insights=insights,
-        models=MODELS,
+        models=MODELS if expressions else replace(MODELS, emotion=None),
         processing=Processing(
             wall_s=196.4,
             realtime_factor=round(duration_s / 196.4, 2),
@@ -270,7 +296,7 @@ def make_report_data(
             emotion_every_s=0.5,
             max_side=1280,
             max_fps=fps,
-            pulse=True,
+            pulse=policy.per_face,
             peak_rss_mb=1024.0,
             stage_s={},
             started_at="2025-03-14T10:22:05+00:00",

@@ -8,8 +8,11 @@ import pytest
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.faces.readability import UNREADABLE
+from classpulse.insights.affect import POLARITY_GROUPS
+from classpulse.insights.markers import Marker
+from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import REASON_FACE_TOO_SMALL, REASON_TOO_FEW_SAMPLES
-from classpulse.results import EmotionSample, PulsePoint, SecondCounts, Summary
+from classpulse.results import AudienceSecond, EmotionSample, PulsePoint, SecondCounts, Summary
 from reports import charts, formatting
 from tests.helpers.reports import FaceSpec, make_report_data
 
@@ -41,16 +44,100 @@ def test_one_colour_per_label_all_distinct():
     assert len(set(charts.EMOTION_COLOURS.values())) == len(EMOTION_LABELS)
 
 
-def all_charts(summary: Summary) -> dict[str, str]:
+def all_charts(summary: Summary, *, segments: bool = False) -> dict[str, str]:
+    """Every chart of the full report; with `segments`, the time charts mark `insights.segments`."""
     face = summary.faces[0]
     duration = summary.video.duration_s
-    audience = summary.audience
+    audience, insights = summary.audience, summary.insights
+    marks = insights.segments if segments else ()
     return {
-        "audience-mix": charts.audience_mix_chart(audience.per_second, duration, audience.moments),
-        "emotion-strip": charts.emotion_strip(face.emotions, duration),
+        "audience-mix": charts.audience_mix_chart(audience.per_second, duration, audience.moments, marks),
+        "emotion-strip": charts.emotion_strip(face.emotions, duration, segments=marks),
         "emotion-share": charts.emotion_share_bars(face.emotion_share),
-        "heart-rate": charts.heart_rate_chart(face.pulse.series, duration, face.pulse.baseline_bpm),
+        "heart-rate": charts.heart_rate_chart(face.pulse.series, duration, face.pulse.baseline_bpm, marks),
+        "attention": charts.attention_chart(insights.per_second, duration, marks, 0.5),
+        "affect": charts.affect_chart(insights.per_second, duration, marks),
+        "polarity": charts.polarity_chart(audience.per_second, duration, marks),
     }
+
+
+MARKERS = (Marker(0.0, None, "Intro"), Marker(30.0, None, "Derivation"), Marker(70.0, 100.0, "Exercise"))
+
+
+def segment_marks(root: ET.Element) -> ET.Element | None:
+    return root.find(f"{SVG}g[@class='segment-marks']")
+
+
+def test_every_time_chart_marks_the_segments_the_same_way():
+    summary = make_report_data(markers=MARKERS).summary
+    segments = summary.insights.segments
+    assert [(s.start_s, s.end_s) for s in segments] == [(0, 30), (30, 70), (70, 100)]
+    presence = make_report_data(markers=MARKERS, policy=Policy.NO_EMOTION).summary.audience.per_second
+    time_charts = {
+        kind: svg for kind, svg in all_charts(summary, segments=True).items() if kind != "emotion-share"
+    }
+    time_charts["presence"] = charts.presence_chart(presence, 125.0, segments)
+    for kind, svg in time_charts.items():
+        marks = segment_marks(parse(svg))
+        assert marks is not None, kind
+        # Boundaries at 30 and 70 s and the third segment's end at 100 s, not 0 s (the time axes run to
+        # 125 or 126 s: the last sample's second).
+        xs = sorted(float(line.get("x1")) for line in marks.iter(f"{SVG}line"))
+        seconds = [(x - charts.LEFT) / 660 * 125 for x in xs]
+        assert seconds == pytest.approx([30, 70, 100], abs=1), kind
+        assert [t for t in texts(marks)] == ["1 Intro", "2 Derivation", "3 Exercise"], kind
+    for kind, svg in all_charts(summary).items():
+        assert segment_marks(parse(svg)) is None, kind  # no segments given, nothing drawn
+
+
+def test_segment_labels_too_wide_for_their_segment_are_numbers():
+    summary = make_report_data(markers=(Marker(0, 2, "A very long label for two seconds"),)).summary
+    root = parse(charts.attention_chart(summary.insights.per_second, 125.0, summary.insights.segments))
+    assert texts(segment_marks(root)) == ["1"]
+
+
+def test_the_compact_view_fills_with_patterns_that_read_in_grayscale():
+    per_second = [
+        SecondCounts(
+            t, {**dict.fromkeys(EMOTION_LABELS, 0), "happy": 1, "sad": 1, "neutral": 1, UNREADABLE: 1}
+        )
+        for t in range(20)
+    ]
+    root = parse(charts.polarity_chart(per_second, 20.0))
+    patterns = {p.get("id").rsplit("-", 1)[0]: p.get("id") for p in root.iter(f"{SVG}pattern")}
+    assert set(patterns) == {charts.POSITIVE_ID, charts.NEGATIVE_ID, charts.HATCH_ID}
+    fills = [p.get("fill") for p in root.iter(f"{SVG}polygon")]
+    expected = [f"url(#{patterns[charts.POSITIVE_ID]})", charts.POLARITY_FILLS["neutral"]]
+    expected += [f"url(#{patterns[charts.NEGATIVE_ID]})", f"url(#{patterns[charts.HATCH_ID]})"]
+    assert fills == expected  # stacked positive, neutral, negative, not readable
+    labels = texts(root)
+    for group, members in POLARITY_GROUPS.items():
+        assert f"{group} ({', '.join(members)})" in labels
+    assert charts.UNREADABLE_WORDS in labels
+
+
+def audience(t: int, attention: float | None, valence: float | None) -> AudienceSecond:
+    judged = 0 if attention is None else 2
+    return AudienceSecond(t, judged, judged, judged, attention, judged, valence, valence, None)
+
+
+def test_attention_chart_shows_unjudged_time_as_such_and_the_flag_threshold():
+    per_second = [audience(t, None if 20 <= t < 40 else 0.8, None) for t in range(60)]
+    root = parse(charts.attention_chart(per_second, 60.0, (), 0.5))
+    (grey,) = rects_filled(root, charts.UNRELIABLE)
+    assert grey == pytest.approx((charts.LEFT + 660 / 3, charts.LEFT + 2 * 660 / 3), abs=1)
+    assert len(list(root.iter(f"{SVG}polyline"))) == 2  # broken where nothing was judged
+    assert {"no face judged", "flag threshold"} <= set(texts(root))
+    dashed = [line for line in root.findall(f"{SVG}line") if line.get("stroke") == charts.STRESS]
+    assert len(dashed) == 1
+
+
+def test_affect_chart_zooms_to_half_scale_only_when_every_value_fits():
+    small = parse(charts.affect_chart([audience(t, 1.0, 0.3) for t in range(30)], 30.0))
+    large = parse(charts.affect_chart([audience(t, 1.0, -0.8) for t in range(30)], 30.0))
+    assert "+0.5" in texts(small) and "\N{MINUS SIGN}1.0" in texts(large)
+    nobody = parse(charts.affect_chart([audience(t, None, None) for t in range(30)], 30.0))
+    assert "No face was readable in this recording." in texts(nobody)
 
 
 def test_every_chart_names_its_kind_and_has_legend_and_time_axis():
@@ -173,3 +260,12 @@ def test_unreadable_moments_are_hatched_and_named_in_the_legends():
     assert hatch_id != strip.find(f"{SVG}defs/{SVG}pattern").get("id"), "one id per chart"
     fills = [p.get("fill") for p in mix.iter(f"{SVG}polygon")]
     assert fills == [charts.EMOTION_COLOURS["sad"], f"url(#{hatch_id})"], "hatching stacked on top"
+
+
+def test_two_faces_with_the_same_strip_get_distinct_pattern_ids():
+    emotions = [EmotionSample(t, UNREADABLE, None) for t in range(10)]
+    ids = {
+        parse(charts.emotion_strip(emotions, 10.0, uid=f"face-{n}")).find(f"{SVG}defs/{SVG}pattern").get("id")
+        for n in (1, 2)
+    }
+    assert len(ids) == 2  # one HTML document holds both: an id defined twice is ambiguous
