@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from classpulse.options import AnalysisOptions
+from classpulse.options import COURSE_MAX_CHARS, AnalysisOptions, clean_course
 from classpulse.policy import Policy, Purpose
 from classpulse.results import OUTPUT_FILES
 from storage.models import Job
@@ -51,15 +51,27 @@ class JobCreate(JobOptions):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200, description="title printed on the report")
+    course: str | None = Field(
+        None,
+        max_length=COURSE_MAX_CHARS,
+        description="course label (printable, at most 80 characters): the job joins that course's "
+        "comparison report, GET /v1/courses/{course}/report.pdf",
+    )
 
     @field_validator("title", "policy", "purpose", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("course", mode="before")
+    @classmethod
+    def _clean_course(cls, value: object) -> object:
+        """Stripped, blank as none, printable (`classpulse.options.clean_course`)."""
+        return clean_course(value) if isinstance(value, str) else value
+
     def pipeline_options(self) -> dict:
-        """The options stored on the job (the title has its own column)."""
-        return self.model_dump(exclude={"title"})
+        """The options stored on the job (the title and the course have their own columns)."""
+        return self.model_dump(exclude={"title", "course"})
 
 
 class VideoFacts(BaseModel):
@@ -94,6 +106,7 @@ class JobPublic(BaseModel):
     stage: str | None
     error: str | None
     title: str | None
+    course: str | None = Field(description="course label, or null")
     source: str = Field(description="upload or archive")
     filename: str
     size_bytes: int
@@ -118,6 +131,7 @@ class JobPublic(BaseModel):
             stage=job.stage,
             error=job.error,
             title=job.title,
+            course=job.course,
             source=job.source,
             filename=job.filename,
             size_bytes=job.size_bytes,

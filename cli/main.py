@@ -44,6 +44,7 @@ def _analyze(args: argparse.Namespace) -> int:
             pulse=not args.no_pulse,
             pulse_method=args.pulse_method,
             title=args.title,
+            course=args.course,
             policy=effective_policy(settings.policy, args.policy),
             purpose=args.purpose,
             consent=args.consent,
@@ -223,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="chunk length with --workers (minutes)",
     )
     analyze.add_argument("--title", help="title printed on the report")
+    analyze.add_argument(
+        "--course", help="course label: sessions of one course can be compared (classpulse compare)"
+    )
     analyze.add_argument(
         "--policy",
         choices=[p.value for p in Policy],

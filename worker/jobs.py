@@ -317,7 +317,9 @@ class JobRunner:
         if the rules now forbid it."""
         policy = effective_policy(self.settings.policy, job.options.get("policy"))
         try:
-            options = AnalysisOptions(**{**job.options, "title": job.title, "policy": policy})
+            options = AnalysisOptions(
+                **{**job.options, "title": job.title, "course": job.course, "policy": policy}
+            )
             check_job(
                 policy,
                 options.purpose,

@@ -20,6 +20,7 @@ from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsD
 from api.privacy import enforce
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
+from classpulse.options import COURSE_MAX_CHARS
 from classpulse.results import OUTPUT_FILES
 from service.audit import audit
 from service.settings import Settings
@@ -176,6 +177,7 @@ def _accept(
                 size_bytes=size_bytes,
                 options=options.pipeline_options(),
                 title=options.title,
+                course=options.course,
                 video=video,
             )
     except BaseException:
@@ -192,9 +194,10 @@ def list_jobs(
     customer: CurrentCustomer,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    course: Annotated[str | None, Query(max_length=COURSE_MAX_CHARS, description="only this course")] = None,
 ) -> JobsPublic:
-    """The caller's jobs, newest first."""
-    jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset)
+    """The caller's jobs, newest first; with `course`, only the jobs labelled with it."""
+    jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset, course=course)
     return JobsPublic(data=[JobPublic.from_job(job) for job in jobs], count=count, limit=limit, offset=offset)
 
 
