@@ -89,6 +89,33 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from classpulse.results import SummaryError, load_summary
+    from reports.compare_report import write_comparison
+
+    if not args.runs:
+        print("classpulse: compare needs at least one analysis folder", file=sys.stderr)
+        return EXIT_USAGE
+    summaries = []
+    for run in args.runs:
+        path = run / "summary.json"
+        if not run.is_dir():
+            problem = "no such folder"
+        elif not path.is_file():
+            problem = "no summary.json (not an output folder of classpulse analyze)"
+        else:
+            try:
+                summaries.append(load_summary(path))
+                continue
+            except (OSError, SummaryError) as exc:
+                problem = f"summary.json is not usable ({exc})"
+        print(f"classpulse: {run}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    written = write_comparison(summaries, args.out, args.title)
+    print(f"{len(summaries)} sessions compared -> {written[-1]}", file=sys.stderr)
+    return 0
+
+
 def _train_emotion(args: argparse.Namespace) -> int:
     from classpulse.emotion.train import TrainConfig, load_fer2013, train
     from cli.progress import ProgressBar
@@ -242,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)
+
+    compare = sub.add_parser("compare", help="compare analysed sessions of a course in one report")
+    compare.add_argument(
+        "runs", type=Path, nargs="*", metavar="RUN_DIR", help="classpulse analyze output folders"
+    )
+    compare.add_argument("--out", type=Path, required=True, help="folder for compare.html and compare.pdf")
+    compare.add_argument("--title", help="report title (default: the sessions' course)")
+    compare.set_defaults(handler=_compare)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="model", required=True)
     emotion = train.add_parser("emotion", help="train the expression classifier on FER2013")
