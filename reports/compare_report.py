@@ -78,9 +78,14 @@ def render_comparison_html(comparison: Comparison) -> str:
     return _environment().get_template(TEMPLATE_NAME).render(**build_context(comparison))
 
 
+def comparison_html(summaries: Sequence[Summary], title: str | None = None) -> str:
+    """The comparison of `summaries` (`reports.compare.compare`) as one HTML document."""
+    return render_comparison_html(compare(summaries, title))
+
+
 def write_comparison(summaries: Sequence[Summary], out_dir: Path, title: str | None = None) -> list[Path]:
     """Compare `summaries` and write compare.html and compare.pdf into `out_dir`, all or nothing."""
-    html = render_comparison_html(compare(summaries, title))
+    html = comparison_html(summaries, title)
     with atomic_outputs(out_dir, COMPARE_FILES) as temps:
         write_text_synced(temps["compare.html"], html)
         html_to_pdf(html, temps["compare.pdf"])

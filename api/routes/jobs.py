@@ -41,6 +41,9 @@ MAX_OFFSET = 2**31 - 1
 NOT_FOUND = {"model": Message, "description": "no such job for this customer"}
 UNAUTHORIZED = {"model": Message, "description": "missing or invalid API key"}
 
+#: A report page is served from the API's origin: no scripts, no same-origin access, nothing fetched.
+REPORT_HTML_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
 #: Where the OpenAPI document keeps the schemas the form's fields refer to (the policy and purpose enums).
 COMPONENT_REF = "#/components/schemas/{model}"
 
@@ -236,10 +239,8 @@ def download_output(
     if not path.is_file():
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"{output.value} is not available")
     headers = {"X-Content-Type-Options": "nosniff"}
-    if output.value == "report.html":  # served from the API's origin: no scripts, no same-origin access
-        headers["Content-Security-Policy"] = (
-            "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-        )
+    if output.value == "report.html":
+        headers["Content-Security-Policy"] = REPORT_HTML_CSP
     return FileResponse(
         path,
         media_type=OUTPUT_FILES[output.value],
