@@ -24,9 +24,10 @@ TOP_EXPRESSIONS = 3
 @dataclass(frozen=True)
 class SessionView:
     """One session's audience-level results. `number` is its place in date order (1 = earliest);
-    `attention` the share of judged face-time facing the camera; `affect` its positive, neutral and negative
-    shares (None without expressions); `top_expressions` the most common expressions with their shares of
-    readable face-time; `flags` how many prompts to look the session's report raised."""
+    `attention` the share of judged face-time facing the camera; `affect` its positive, neutral and
+    negative shares (None without expressions or without readable face-time); `top_expressions` the most
+    common expressions with their shares of readable face-time; `flags` how many prompts to look the
+    session's report raised."""
 
     number: int
     title: str
@@ -101,6 +102,11 @@ def session_title(summary: Summary) -> str:
     return (summary.video.title or "").strip() or summary.video.file
 
 
+def _readable(affect: Affect | None) -> Affect | None:
+    """The affect when some face-time was readable: without any, its zero shares would read as measured."""
+    return affect if affect is not None and affect.readable_s > 0 else None
+
+
 def _top(share: dict[str, float], n: int) -> tuple[tuple[str, float], ...]:
     ranked = sorted(((label, value) for label, value in share.items() if value > 0), key=lambda lv: -lv[1])
     return tuple(ranked[:n])
@@ -119,7 +125,7 @@ def _session_view(number: int, summary: Summary) -> SessionView:
         faces=audience.faces_seen,
         engagement=insights.engagement,
         attention=insights.attention.share,
-        affect=insights.affect,
+        affect=_readable(insights.affect),
         top_expressions=_top(audience.overall_share, TOP_EXPRESSIONS),
         unreadable_share=audience.unreadable_share,
         segment_source=insights.rules.segment_source,
@@ -133,7 +139,7 @@ def _segment_cell(number: int, segment: Segment) -> SegmentCell:
         session=number,
         engagement=segment.engagement.index,
         attention=segment.attention.share,
-        affect=segment.affect,
+        affect=_readable(segment.affect),
         top_expression=top[0] if top else None,
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from classpulse.atomic import atomic_outputs, write_text_synced
+from classpulse.policy import Policy
 from classpulse.results import Summary
 
 from . import charts
@@ -60,7 +61,7 @@ def build_context(comparison: Comparison) -> dict:
         "date_sources": sorted(
             {(s.date_source, DATE_SOURCES.get(s.date_source, s.date_source)) for s in sessions}
         ),
-        "expressions": any(s.affect is not None for s in sessions),
+        "expressions": any(Policy(s.policy).infers_emotions for s in sessions),
         "policies": sorted({s.policy for s in sessions}),
         "segment_sources": sorted({s.segment_source for s in sessions}),
         "trend_min_sessions": TREND_MIN_SESSIONS,
