@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from api.deps import CurrentCustomer, LayoutDep, SessionDep
 from api.routes.jobs import REPORT_HTML_CSP, UNAUTHORIZED
 from api.schemas import Message
+from classpulse.options import clean_course
 from classpulse.results import Summary, SummaryError, load_summary
 from storage import crud
 from storage.files import Layout, safe_filename
@@ -25,8 +26,12 @@ NOT_FOUND = {"model": Message, "description": "no succeeded job of this course f
 
 def _summaries(session: SessionDep, layout: Layout, customer_id: int, course: str) -> list[Summary]:
     """The stored summaries of the customer's succeeded jobs labelled `course` (a job whose summary.json is
-    gone or unreadable is left out and logged). 404 when there are none."""
-    jobs: list[Job] = crud.course_jobs(session, customer_id=customer_id, course=course)
+    gone or unreadable is left out and logged). 404 when there are none (a label no job can have, too)."""
+    try:
+        course = clean_course(course) or ""
+    except ValueError:
+        course = ""
+    jobs: list[Job] = crud.course_jobs(session, customer_id=customer_id, course=course) if course else []
     summaries = []
     for job in jobs:
         try:

@@ -20,7 +20,7 @@ from api.deps import CurrentCustomer, LayoutDep, QueueDep, SessionDep, SettingsD
 from api.privacy import enforce
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
-from classpulse.options import COURSE_MAX_CHARS
+from classpulse.options import COURSE_MAX_CHARS, clean_course
 from classpulse.results import OUTPUT_FILES
 from service.audit import audit
 from service.settings import Settings
@@ -200,6 +200,10 @@ def list_jobs(
     course: Annotated[str | None, Query(max_length=COURSE_MAX_CHARS, description="only this course")] = None,
 ) -> JobsPublic:
     """The caller's jobs, newest first; with `course`, only the jobs labelled with it."""
+    try:
+        course = clean_course(course)  # as stored: stripped; never a NUL, which PostgreSQL refuses
+    except ValueError as exc:
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset, course=course)
     return JobsPublic(data=[JobPublic.from_job(job) for job in jobs], count=count, limit=limit, offset=offset)
 

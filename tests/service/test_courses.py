@@ -100,6 +100,8 @@ def test_an_upload_carries_its_course_and_the_list_filters_by_it(
         listed = alice.get("/v1/jobs", params={"course": "Statics 2"}).json()
         assert [job["id"] for job in listed["data"]] == [created["id"]] and listed["count"] == 1
         assert alice.get("/v1/jobs", params={"course": "Nothing"}).json()["count"] == 0
+        assert alice.get("/v1/jobs", params={"course": " Statics 2"}).json()["count"] == 1
+        assert alice.get("/v1/jobs", params={"course": "Statics\x002"}).status_code == 422
         # Only succeeded jobs make a report: the queued upload alone is not one.
         assert alice.get("/v1/courses/Statics 2/report.pdf").status_code == 404
 
@@ -160,6 +162,7 @@ def test_the_html_report_and_a_course_with_a_slash(
         assert "sandbox" in page.headers["content-security-policy"]
         assert "Alice optics" in page.text and 'data-chart="engagement-sessions"' in page.text
         assert alice.get("/v1/courses/Nothing/report.pdf").status_code == 404
+        assert alice.get("/v1/courses/Optics%00Lab/report.pdf").status_code == 404
     with stack.client() as anonymous:
         assert anonymous.get(f"/v1/courses/{COURSE}/report.pdf").status_code == 401
 
