@@ -736,7 +736,7 @@ def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, 
     face-time, each part labelled with its percentage when wide enough (and distinct in grayscale).
 
     `sessions` are row labels in session order; `shares` the (positive, neutral, negative) fractions, or
-    None for a session without a readable expression (said in words).
+    None for a session without a readable expression or without expression analysis ("not measured").
     """
     width, label_w, bar_x = float(WIDE), 150.0, 156.0
     bar_w = width - bar_x - RIGHT
@@ -749,7 +749,7 @@ def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, 
         y = top + i * row_h
         out.append(_text(label_w, y + 16, label, anchor="end"))
         if parts is None:
-            out.append(_text(bar_x + 4, y + 16, "no readable expression", fill=MUTED, size=10))
+            out.append(_text(bar_x + 4, y + 16, "not measured", fill=MUTED, size=10))
             continue
         x = bar_x
         for fill, fraction in zip(POLARITY_FILLS.values(), parts, strict=True):
