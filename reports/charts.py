@@ -704,6 +704,7 @@ def engagement_sessions_chart(
         out.append(_text(left - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
     bar_w = min(56.0, slot * 0.62)
     show_dates = slot >= 11 * CHAR_W * 0.85
+    labels = []  # drawn last, on a white backing, so the trend line never crosses a value
     for i, ((number, date), value) in enumerate(zip(sessions, values, strict=True)):
         cx = left + slot * (i + 0.5)
         if value is None:
@@ -711,7 +712,7 @@ def engagement_sessions_chart(
         else:
             y = scale.y(value)
             out.append(_rect(cx - bar_w / 2, y, bar_w, base - y, SESSION_BAR))
-            out.append(_text(cx, y - 4, f"{value:.0f}", anchor="middle", weight="bold"))
+            labels.append(_label_on_bar(cx, y - 4, f"{value:.0f}"))
         out.append(_text(cx, base + 14, number, anchor="middle", size=10))
         if show_dates:
             out.append(_text(cx, base + 26, date, anchor="middle", fill=MUTED, size=9))
@@ -727,6 +728,7 @@ def engagement_sessions_chart(
                 ' stroke-width="2" stroke-dasharray="6 4"',
             )
         )
+    out += labels
     out.append(_line(left, base, width - right, base, MUTED, ' stroke-width="0.8"'))
     return _svg("engagement-sessions", width, base + 32, "Engagement index per session", out)
 

@@ -129,6 +129,7 @@ def test_segment_rows_are_the_labels_found_in_two_sessions() -> None:
 def test_the_charts_print_every_value_and_mark_negative_with_stripes() -> None:
     svg = charts.engagement_sessions_chart([("1", "2025-03-07"), ("2", "2025-03-14")], [61.6, None], (60, 50))
     assert ">62</text>" in svg and "no index" in svg and "stroke-dasharray" in svg
+    assert svg.index("stroke-dasharray") < svg.index(">62</text>")  # the value is drawn over the line
     polarity = charts.polarity_bars(["1", "2"], [(0.5, 0.3, 0.2), None])
     assert ">50%</text>" in polarity and ">30%</text>" in polarity and ">20%</text>" in polarity
     hatch_ids = re.findall(r'<pattern id="([^"]+)"', polarity)
