@@ -167,7 +167,7 @@ def test_upload_errors_are_the_apis_own_in_words(
         before = client.get("/v1/jobs").json()["count"]
 
     # A plain form post (no script): redirected to the list with a message; an unticked box is "false".
-    done = upload(alice, clip, {"title": "Week 3", "detect_every_s": "2"})
+    done = upload(alice, clip, {"title": "Week 3", "detect_every_s": "2", "course": " Physics 1 "})
     assert done.status_code == 303 and done.headers["location"] == "/web/?msg=uploaded"
     assert "Recording uploaded." in alice.get(done.headers["location"]).text
     with stack.client(keys["alice"]) as client:
@@ -182,6 +182,7 @@ def test_upload_errors_are_the_apis_own_in_words(
         "purpose": None,
         "consent": False,
     }
+    assert newest["course"] == "Physics 1" and "Course Physics 1 ·" in alice.get("/web/").text
 
 
 def test_a_revoked_key_is_signed_out(stack: Stack) -> None:
