@@ -194,3 +194,25 @@ def test_init_db_adds_the_course_column_to_an_older_database(tmp_path: Path, kin
             assert "ix_jobs_customer_course" in {i["name"] for i in inspect(engine).get_indexes("jobs")}
         finally:
             dispose_engines()
+
+
+def test_a_worker_writes_the_course_into_summary_and_the_course_report(
+    stack: Stack, keys: dict[str, str], sessions: dict[str, str], clip: Path
+) -> None:
+    stack.start_worker()
+    with stack.client(keys["alice"]) as alice:
+        with clip.open("rb") as fh:
+            response = alice.post(
+                "/v1/jobs",
+                files={"file": (clip.name, fh, "video/mp4")},
+                data={"title": "Analysed by the worker", "course": COURSE},
+            )
+        assert response.status_code == 202, response.text
+        job = stack.wait_job(alice, response.json()["id"])
+        assert job["status"] == "succeeded", job
+        assert alice.get(job["links"]["summary_json"]).json()["session"]["course"] == COURSE
+        report = alice.get(f"/v1/courses/{COURSE}/report.pdf")
+        assert report.status_code == 200
+        assert "Analysed by the worker" in pdf_text(report.content) and "4 sessions" in pdf_text(
+            report.content
+        )
