@@ -112,7 +112,8 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"classpulse: {run}: {problem}", file=sys.stderr)
         return EXIT_USAGE
     written = write_comparison(summaries, args.out, args.title)
-    print(f"{len(summaries)} sessions compared -> {written[-1]}", file=sys.stderr)
+    n = len(summaries)
+    print(f"{n} session{'' if n == 1 else 's'} compared -> {written[-1]}", file=sys.stderr)
     return 0
 
 
