@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentCustomer, LayoutDep, SessionDep
 from api.routes.jobs import REPORT_HTML_CSP, UNAUTHORIZED
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/v1/courses", tags=["courses"])
 NOT_FOUND = {"model": Message, "description": "no succeeded job of this course for this customer"}
 
 
-def _summaries(session: SessionDep, layout: Layout, customer_id: int, course: str) -> list[Summary]:
+def _summaries(session: Session, layout: Layout, customer_id: int, course: str) -> list[Summary]:
     """The stored summaries of the customer's succeeded jobs labelled `course` (a job whose summary.json is
     gone or unreadable is left out and logged). 404 when there are none (a label no job can have, too)."""
     try:
