@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import docs
 from api.metrics import LatencyMiddleware, Metrics
-from api.routes import health, images, jobs, metrics, web
+from api.routes import courses, health, images, jobs, metrics, web
 from api.web.session import load_secret
 from classpulse import __version__
 from service.settings import Settings, get_settings
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(jobs.router)
+    app.include_router(courses.router)
     app.include_router(images.router)
     app.include_router(docs.router)
     app.include_router(web.router)

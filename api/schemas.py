@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from pydantic_core import PydanticCustomError
 
 from classpulse.insights.markers import MAX_MARKER_BYTES, Marker, MarkerError, decode_markers
-from classpulse.options import AnalysisOptions, check_session_date
+from classpulse.options import COURSE_MAX_CHARS, AnalysisOptions, check_session_date, clean_course
 from classpulse.policy import Policy, Purpose
 from classpulse.results import OUTPUT_FILES
 from storage.models import Job
@@ -80,6 +80,12 @@ class JobCreate(JobOptions):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200, description="title printed on the report")
+    course: str | None = Field(
+        None,
+        max_length=COURSE_MAX_CHARS,
+        description="course label (printable, at most 80 characters): the job joins that course's "
+        "comparison report, GET /v1/courses/{course}/report.pdf",
+    )
     markers: Annotated[
         tuple[Marker, ...],
         WithJsonSchema(
@@ -118,9 +124,15 @@ class JobCreate(JobOptions):
     def _iso_date(cls, value: str | None) -> str | None:
         return None if value is None else check_session_date(value)
 
+    @field_validator("course", mode="before")
+    @classmethod
+    def _clean_course(cls, value: object) -> object:
+        """Stripped, blank as none, printable (`classpulse.options.clean_course`)."""
+        return clean_course(value) if isinstance(value, str) else value
+
     def pipeline_options(self) -> dict:
-        """The options stored on the job (the title has its own column)."""
-        options = self.model_dump(exclude={"title", *STORED_AS})
+        """The options stored on the job (the title and the course have their own columns)."""
+        options = self.model_dump(exclude={"title", "course", *STORED_AS})
         options.update(
             {STORED_AS[name]: getattr(self, name) for name in STORED_AS if getattr(self, name) is not None}
         )
@@ -159,6 +171,7 @@ class JobPublic(BaseModel):
     stage: str | None
     error: str | None
     title: str | None
+    course: str | None = Field(description="course label, or null")
     source: str = Field(description="upload or archive")
     filename: str
     size_bytes: int
@@ -183,6 +196,7 @@ class JobPublic(BaseModel):
             stage=job.stage,
             error=job.error,
             title=job.title,
+            course=job.course,
             source=job.source,
             filename=job.filename,
             size_bytes=job.size_bytes,

@@ -29,6 +29,23 @@ def check_session_date(text: str) -> str:
     return text
 
 
+#: Longest course label (characters). A course names a URL path and a report heading, so it is short text.
+COURSE_MAX_CHARS = 80
+
+
+def clean_course(course: str | None) -> str | None:
+    """A course label stripped of surrounding space (blank: none). Raises ValueError when it is longer than
+    COURSE_MAX_CHARS or holds characters that do not print (control, format or line-break characters)."""
+    if course is None or not course.strip():
+        return None
+    course = course.strip()
+    if len(course) > COURSE_MAX_CHARS:
+        raise ValueError(f"the course must be at most {COURSE_MAX_CHARS} characters")
+    if not course.isprintable():
+        raise ValueError("the course must be printable text")
+    return course
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """Intervals in seconds; `max_side` caps the analysis resolution (pixels), `max_fps` its frame rate;
@@ -74,6 +91,7 @@ class AnalysisOptions:
             raise ValueError("negative_stretch_min must be positive")
         if self.session_date is not None:
             check_session_date(self.session_date)  # ValueError naming the bad date
+        object.__setattr__(self, "course", clean_course(self.course))
         object.__setattr__(self, "markers", tuple(Marker(*m) for m in self.markers))
         object.__setattr__(self, "policy", Policy(self.policy))  # ValueError naming a bad value
         if self.purpose is not None:

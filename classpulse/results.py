@@ -13,9 +13,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
+import functools
 import io
 import json
+import types
+import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from classpulse.emotion.labels import EMOTION_LABELS
@@ -555,3 +559,82 @@ def faces_csv(rows: tuple[FaceRow, ...]) -> str:
         )
         writer.writerow("" if cell is None else cell for cell in cells)
     return buf.getvalue()
+
+
+# --- back from JSON: summary.json read by `classpulse compare` and the course report -----------------------
+
+
+class SummaryError(ValueError):
+    """A summary.json that is not valid JSON or does not have the shape of `Summary` (another version's)."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _decode(kind: Any, value: Any, where: str) -> Any:
+    """`value` from `json.loads` as the annotated type `kind`: records, NamedTuple rows, tuples, dicts,
+    enums and `X | None`; a value that does not fit raises SummaryError naming its place."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return _decode(inner, value, where)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise SummaryError(f"{where}: expected an object")
+        return _record(kind, value, where)
+    if isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):  # a NamedTuple row
+        if not isinstance(value, list) or len(value) != len(kind._fields):
+            raise SummaryError(f"{where}: expected an array of {len(kind._fields)}")
+        hints = _hints(kind)
+        return kind(*(_decode(hints[n], v, f"{where}.{n}") for n, v in zip(kind._fields, value, strict=True)))
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise SummaryError(f"{where}: expected an array")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise SummaryError(f"{where}: expected an array of {len(args)}")
+        return tuple(_decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SummaryError(f"{where}: expected an object")
+        return {k: _decode(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            raise SummaryError(f"{where}: unknown value {value!r}") from None
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is Any or (isinstance(kind, type) and isinstance(value, kind)):
+        return value
+    raise SummaryError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+
+
+def _record(cls: Any, data: dict[str, Any], where: str) -> Any:
+    hints = _hints(cls)
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+    if missing:
+        raise SummaryError(f"{where}: missing {', '.join(missing)}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    return cls(**{name: _decode(hints[name], data[name], f"{where}.{name}") for name in names})
+
+
+def summary_from_json(text: str) -> Summary:
+    """The `Summary` that `summary_json` wrote. Raises SummaryError for text of any other shape."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SummaryError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise SummaryError("expected a JSON object")
+    return _record(Summary, data, "summary")
+
+
+def load_summary(path: Path) -> Summary:
+    """summary.json at `path` as a `Summary`. Raises OSError when unreadable, SummaryError when invalid."""
+    return summary_from_json(Path(path).read_text(encoding="utf-8"))

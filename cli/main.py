@@ -45,6 +45,7 @@ def _analyze(args: argparse.Namespace) -> int:
             pulse=not args.no_pulse,
             pulse_method=args.pulse_method,
             title=args.title,
+            course=args.course,
             policy=effective_policy(settings.policy, args.policy),
             purpose=args.purpose,
             consent=args.consent,
@@ -91,6 +92,34 @@ def _analyze(args: argparse.Namespace) -> int:
             f"({p.realtime_factor:.2f}x realtime) -> {out_dir}/report.pdf",
             file=sys.stderr,
         )
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from classpulse.results import SummaryError, load_summary
+    from reports.compare_report import write_comparison
+
+    if not args.runs:
+        print("classpulse: compare needs at least one analysis folder", file=sys.stderr)
+        return EXIT_USAGE
+    summaries = []
+    for run in args.runs:
+        path = run / "summary.json"
+        if not run.is_dir():
+            problem = "no such folder"
+        elif not path.is_file():
+            problem = "no summary.json (not an output folder of classpulse analyze)"
+        else:
+            try:
+                summaries.append(load_summary(path))
+                continue
+            except (OSError, SummaryError) as exc:
+                problem = f"summary.json is not usable ({exc})"
+        print(f"classpulse: {run}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    written = write_comparison(summaries, args.out, args.title)
+    n = len(summaries)
+    print(f"{n} session{'' if n == 1 else 's'} compared -> {written[-1]}", file=sys.stderr)
     return 0
 
 
@@ -230,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--title", help="title printed on the report")
     analyze.add_argument(
+        "--course", help="course label: sessions of one course can be compared (classpulse compare)"
+    )
+    analyze.add_argument(
         "--policy",
         choices=[p.value for p in Policy],
         help="privacy policy; CLASSPULSE_POLICY wins when stricter (default: that setting, else full)",
@@ -262,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(handler=_analyze)
+
+    compare = sub.add_parser("compare", help="compare analysed sessions of a course in one report")
+    compare.add_argument(
+        "runs", type=Path, nargs="*", metavar="RUN_DIR", help="classpulse analyze output folders"
+    )
+    compare.add_argument("--out", type=Path, required=True, help="folder for compare.html and compare.pdf")
+    compare.add_argument("--title", help="report title (default: the sessions' course)")
+    compare.set_defaults(handler=_compare)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="model", required=True)
     emotion = train.add_parser("emotion", help="train the expression classifier on FER2013")

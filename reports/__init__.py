@@ -2,6 +2,7 @@
 
 `render_html` gives the document, `html_to_pdf` prints it; `reports.charts` holds the individual SVG
 charts. `reports.outputs` analyses a recording and writes them beside the JSON and CSV exports.
+`reports.compare` and `reports.compare_report` put several sessions' summaries side by side (the course view).
 """
 
 from .render import html_to_pdf, render_html

@@ -885,3 +885,132 @@ def heart_rate_chart(
     out.append(_time_axis(frame, scale.top + scale.height))
     out.append(segment_marks(segments, frame, scale.top, scale.top + scale.height))
     return _svg("heart-rate", WIDE, scale.top + scale.height + 34, "Estimated heart rate over time", out)
+
+
+# ------------------------------------------------------------------------------- course comparison
+# The compare report (`reports.compare_report`): one mark per session, labelled with its value, so every
+# number can be read without telling colours apart (print, grayscale, colour-blind readers).
+SESSION_BAR = "#0072B2"
+TREND_INK = "#D55E00"
+NEGATIVE_HATCH_ID = "negative-hatch"
+NEGATIVE_FILL = f"url(#{NEGATIVE_HATCH_ID})"
+#: Positive, neutral and negative shares (`classpulse.results.Affect`): orange as happy, pale grey, and
+#: white stripes on blue, which stay three different greys, one of them striped, when printed in grayscale.
+POLARITY_FILLS: dict[str, str] = {
+    "positive": EMOTION_COLOURS["happy"],
+    "neutral": "#E8E8E8",
+    "negative": NEGATIVE_FILL,
+}
+
+
+def _with_negative_hatch(kind: str, body: list[str]) -> list[str]:
+    """`body` with the negative share's stripe pattern defined under an id unique to this chart."""
+    content = "".join(body)
+    hatch_id = f"{NEGATIVE_HATCH_ID}-{zlib.crc32(f'{kind}{content}'.encode()):08x}"
+    pattern = (
+        f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="6" height="6">'
+        f'<rect width="6" height="6" fill="{SESSION_BAR}"/>'
+        '<path d="M-1,1 L1,-1 M0,6 L6,0 M5,7 L7,5" stroke="#FFFFFF" stroke-width="1.4"/></pattern></defs>'
+    )
+    return [pattern + content.replace(NEGATIVE_FILL, f"url(#{hatch_id})")]
+
+
+def _label_on_bar(x: float, y: float, text: str) -> str:
+    """A value printed on a filled bar, on a white backing so it reads on any fill or pattern."""
+    w = len(text) * 6.4 + 6
+    return _rect(x - w / 2, y - 10, w, 13, "#FFFFFF", ' fill-opacity="0.9" rx="2"') + _text(
+        x, y, text, anchor="middle", size=10.5
+    )
+
+
+def engagement_sessions_chart(
+    sessions: Sequence[tuple[str, str]],
+    values: Sequence[float | None],
+    trend: tuple[float, float] | None = None,
+) -> str:
+    """The engagement index (0-100) of each session as a bar with its value printed above it.
+
+    `sessions` are `(number, date)` labels in session order, `values` their indices (None: not measured,
+    said in words); `trend` the fitted index at the first and last session, drawn as a dashed line.
+    """
+    n = max(1, len(sessions))
+    left, right, width = 46.0, 14.0, float(WIDE)
+    plot_w = width - left - right
+    slot = plot_w / n
+    items = [("engagement index (0-100)", "box", SESSION_BAR)]
+    if trend is not None:
+        items.append(("trend (least-squares line)", "dash", TREND_INK))
+    legend, legend_y = _legend(items, left, 12, width - right)
+    scale = _Scale(top=legend_y + 18, height=150.0, lo=0.0, hi=100.0)
+    base = scale.y(0)
+    out = [legend]
+    for tick in (0, 25, 50, 75, 100):
+        y = scale.y(tick)
+        out.append(_line(left, y, width - right, y, GRID, ' stroke-width="0.8"'))
+        out.append(_text(left - 5, y + 3.5, str(tick), anchor="end", fill=MUTED, size=10))
+    bar_w = min(56.0, slot * 0.62)
+    show_dates = slot >= 11 * CHAR_W * 0.85
+    labels = []  # drawn last, on a white backing, so the trend line never crosses a value
+    for i, ((number, date), value) in enumerate(zip(sessions, values, strict=True)):
+        cx = left + slot * (i + 0.5)
+        if value is None:
+            out.append(_text(cx, base - 6, "no index", anchor="middle", fill=MUTED, size=9))
+        else:
+            y = scale.y(value)
+            out.append(_rect(cx - bar_w / 2, y, bar_w, base - y, SESSION_BAR))
+            labels.append(_label_on_bar(cx, y - 4, f"{value:.0f}"))
+        out.append(_text(cx, base + 14, number, anchor="middle", size=10))
+        if show_dates:
+            out.append(_text(cx, base + 26, date, anchor="middle", fill=MUTED, size=9))
+    if trend is not None and len(sessions) > 1:
+        x0, x1 = left + slot * 0.5, left + slot * (len(sessions) - 0.5)
+        out.append(
+            _line(
+                x0,
+                scale.y(trend[0]),
+                x1,
+                scale.y(trend[1]),
+                TREND_INK,
+                ' stroke-width="2" stroke-dasharray="6 4"',
+            )
+        )
+    out += labels
+    out.append(_line(left, base, width - right, base, MUTED, ' stroke-width="0.8"'))
+    return _svg("engagement-sessions", width, base + 32, "Engagement index per session", out)
+
+
+def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, float] | None]) -> str:
+    """One 100 % bar per session split into its positive, neutral and negative shares of readable
+    face-time, each part labelled with its percentage when wide enough (and distinct in grayscale).
+
+    `sessions` are row labels in session order; `shares` the (positive, neutral, negative) fractions, or
+    None for a session without a readable expression or without expression analysis ("not measured").
+    """
+    width, label_w, bar_x = float(WIDE), 150.0, 156.0
+    bar_w = width - bar_x - RIGHT
+    legend, legend_y = _legend(
+        [(name, "box", fill) for name, fill in POLARITY_FILLS.items()], bar_x, 12, width - RIGHT
+    )
+    row_h, top = 26.0, legend_y + 10
+    out = [legend]
+    for i, (label, parts) in enumerate(zip(sessions, shares, strict=True)):
+        y = top + i * row_h
+        out.append(_text(label_w, y + 16, label, anchor="end"))
+        if parts is None:
+            out.append(_text(bar_x + 4, y + 16, "not measured", fill=MUTED, size=10))
+            continue
+        x = bar_x
+        for fill, fraction in zip(POLARITY_FILLS.values(), parts, strict=True):
+            w = bar_w * min(max(fraction, 0.0), 1.0)
+            out.append(
+                _rect(x, y + 2, w, row_h - 5, fill, f' stroke="{MUTED}" stroke-width="0.4"' if w else "")
+            )
+            if w >= 36:
+                out.append(_label_on_bar(x + w / 2, y + 16, f"{100 * fraction:.0f}%"))
+            x += w
+    bottom = top + row_h * len(sessions)
+    for pct in (0, 50, 100):
+        x = bar_x + bar_w * pct / 100
+        out.append(_text(x, bottom + 12, f"{pct}%", anchor="middle", fill=MUTED, size=9))
+    body = _with_negative_hatch("polarity", out)
+    return _svg("polarity", width, bottom + 18, "Positive, neutral and negative shares per session", body)

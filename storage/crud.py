@@ -109,6 +109,7 @@ def create_job(
     options: dict[str, Any],
     title: str | None,
     video: dict[str, Any] | None,
+    course: str | None = None,
     status: str = JobStatus.QUEUED,
     error: str | None = None,
 ) -> Job:
@@ -122,6 +123,7 @@ def create_job(
         size_bytes=size_bytes,
         options=options,
         title=title,
+        course=course,
         video=video,
         status=status,
         error=error,
@@ -143,14 +145,29 @@ def get_job(session: Session, *, job_id: str, customer_id: int | None = None) ->
     return job
 
 
-def list_jobs(session: Session, *, customer_id: int, limit: int, offset: int) -> tuple[list[Job], int]:
-    """A page of the customer's jobs, newest first, and the total count."""
-    where = Job.customer_id == customer_id
-    count = session.scalar(select(func.count()).select_from(Job).where(where)) or 0
+def list_jobs(
+    session: Session, *, customer_id: int, limit: int, offset: int, course: str | None = None
+) -> tuple[list[Job], int]:
+    """A page of the customer's jobs (of one course when `course` is given), newest first, and the total
+    count."""
+    where = [Job.customer_id == customer_id]
+    if course is not None:
+        where.append(Job.course == course)
+    count = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
     rows = session.scalars(
-        select(Job).where(where).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
+        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
     ).all()
     return list(rows), count
+
+
+def course_jobs(session: Session, *, customer_id: int, course: str) -> list[Job]:
+    """The customer's succeeded jobs labelled `course`, oldest first (never another customer's)."""
+    rows = session.scalars(
+        select(Job)
+        .where(Job.customer_id == customer_id, Job.course == course, Job.status == JobStatus.SUCCEEDED)
+        .order_by(Job.created_at, Job.id)
+    ).all()
+    return list(rows)
 
 
 def count_jobs_by_status(session: Session) -> dict[str, int]:

@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
+
+#: Nullable columns added to a table after its first release, as (table, column): `create_all` leaves an
+#: existing table as it is, so `init_db` adds them (and the indexes over them) to older databases.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("jobs", "course"),)
 
 #: Arbitrary constant for `pg_advisory_xact_lock`, so concurrent processes create the schema one at a time.
 _SCHEMA_LOCK_KEY = 0x0C1A5590
@@ -86,19 +90,36 @@ def dispose_engines(*, close: bool = True) -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables. Safe to run from several processes at once (API, workers, beat)."""
+    """Create missing tables, and add the columns of `ADDED_COLUMNS` to a database made before them. Safe
+    to run from several processes at once (API, workers, beat)."""
     from storage import models  # noqa: F401  (registers the tables on Base.metadata)
 
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            Base.metadata.create_all(conn)
+            _create_schema(conn)
         return
     try:
-        Base.metadata.create_all(engine)
-    except DatabaseError:  # another process created a table between the check and the CREATE
+        with engine.begin() as conn:
+            _create_schema(conn)
+    except DatabaseError:  # another process created a table or column between the check and the CREATE
         log.debug("schema creation raced with another process; retrying", exc_info=True)
-        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            _create_schema(conn)
+
+
+def _create_schema(conn: Connection) -> None:
+    Base.metadata.create_all(conn)
+    present = {name: {c["name"] for c in inspect(conn).get_columns(name)} for name, _ in ADDED_COLUMNS}
+    for table_name, column_name in ADDED_COLUMNS:
+        table = Base.metadata.tables[table_name]
+        if column_name not in present[table_name]:
+            column_type = table.c[column_name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column_name} {column_type}"))
+            log.info("database schema: added %s.%s", table_name, column_name)
+        for index in table.indexes:
+            if column_name in index.columns:
+                index.create(conn, checkfirst=True)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from classpulse.options import COURSE_MAX_CHARS
 from storage.db import Base, UTCDateTime, utcnow
 
 
@@ -58,6 +59,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_customer_created", "customer_id", "created_at"),
         Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+        Index("ix_jobs_customer_course", "customer_id", "course"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex: unguessable
@@ -68,6 +70,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    course: Mapped[str | None] = mapped_column(String(COURSE_MAX_CHARS), nullable=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default=JobSource.UPLOAD)
     source_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # None once an upload is deleted

@@ -318,7 +318,9 @@ class JobRunner:
         policy = effective_policy(self.settings.policy, job.options.get("policy"))
         defaults = {"negative_stretch_min": self.settings.negative_stretch_minutes}
         try:
-            options = AnalysisOptions(**{**defaults, **job.options, "title": job.title, "policy": policy})
+            options = AnalysisOptions(
+                **{**defaults, **job.options, "title": job.title, "course": job.course, "policy": policy}
+            )
             check_job(
                 policy,
                 options.purpose,

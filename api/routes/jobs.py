@@ -21,6 +21,7 @@ from api.privacy import enforce
 from api.schemas import JobCreate, JobPublic, JobsPublic, Message
 from api.uploads import multipart_openapi, receive_form
 from classpulse.insights.markers import MAX_MARKER_BYTES
+from classpulse.options import COURSE_MAX_CHARS, clean_course
 from classpulse.results import OUTPUT_FILES
 from service.audit import audit
 from service.settings import Settings
@@ -40,6 +41,9 @@ MAX_OFFSET = 2**31 - 1
 
 NOT_FOUND = {"model": Message, "description": "no such job for this customer"}
 UNAUTHORIZED = {"model": Message, "description": "missing or invalid API key"}
+
+#: A report page is served from the API's origin: no scripts, no same-origin access, nothing fetched.
+REPORT_HTML_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 #: Where the OpenAPI document keeps the schemas the form's fields refer to (the policy and purpose enums).
 COMPONENT_REF = "#/components/schemas/{model}"
@@ -193,6 +197,7 @@ def _accept(
                 size_bytes=size_bytes,
                 options=options.pipeline_options(),
                 title=options.title,
+                course=options.course,
                 video=video,
             )
     except BaseException:
@@ -209,9 +214,14 @@ def list_jobs(
     customer: CurrentCustomer,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    course: Annotated[str | None, Query(max_length=COURSE_MAX_CHARS, description="only this course")] = None,
 ) -> JobsPublic:
-    """The caller's jobs, newest first."""
-    jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset)
+    """The caller's jobs, newest first; with `course`, only the jobs labelled with it."""
+    try:
+        course = clean_course(course)  # as stored: stripped; never a NUL, which PostgreSQL refuses
+    except ValueError as exc:
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    jobs, count = crud.list_jobs(session, customer_id=customer.id, limit=limit, offset=offset, course=course)
     return JobsPublic(data=[JobPublic.from_job(job) for job in jobs], count=count, limit=limit, offset=offset)
 
 
@@ -250,10 +260,8 @@ def download_output(
     if not path.is_file():
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"{output.value} is not available")
     headers = {"X-Content-Type-Options": "nosniff"}
-    if output.value == "report.html":  # served from the API's origin: no scripts, no same-origin access
-        headers["Content-Security-Policy"] = (
-            "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-        )
+    if output.value == "report.html":
+        headers["Content-Security-Policy"] = REPORT_HTML_CSP
     return FileResponse(
         path,
         media_type=OUTPUT_FILES[output.value],

@@ -71,7 +71,15 @@ class FieldGroup:
 UPLOAD_GROUPS: tuple[FieldGroup, ...] = (
     FieldGroup(
         "Recording",  # the page puts the file input first in this group
-        (Control("title", "Title", "text", hint="Printed on the report; the file name if left empty."),),
+        (
+            Control("title", "Title", "text", hint="Printed on the report; the file name if left empty."),
+            Control(
+                "course",
+                "Course",
+                "text",
+                hint="Optional. Recordings with the same course can be compared in one report.",
+            ),
+        ),
     ),
     FieldGroup(
         "Lecture",

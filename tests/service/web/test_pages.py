@@ -184,7 +184,15 @@ def test_upload_errors_are_the_apis_own_in_words(
     # A plain form post (no script): redirected to the list with a message; an unticked box is "false",
     # empty inputs and an empty file input are "not given".
     done = upload(
-        alice, clip, {"title": "Week 3", "detect_every_s": "2", "session_date": "", "negative_minutes": ""}
+        alice,
+        clip,
+        {
+            "title": "Week 3",
+            "detect_every_s": "2",
+            "course": " Physics 1 ",
+            "session_date": "",
+            "negative_minutes": "",
+        },
     )
     assert done.status_code == 303 and done.headers["location"] == "/web/?msg=uploaded"
     assert "Recording uploaded." in alice.get(done.headers["location"]).text
@@ -203,6 +211,7 @@ def test_upload_errors_are_the_apis_own_in_words(
         "session_date": None,
         "negative_minutes": None,
     }
+    assert newest["course"] == "Physics 1" and "Course Physics 1 ·" in alice.get("/web/").text
 
     # Markers, a session date and a stretch are stored with the job as the API shows them.
     fields = {"session_date": "2025-03-14", "negative_minutes": "4"}
