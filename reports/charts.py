@@ -892,27 +892,6 @@ def heart_rate_chart(
 # number can be read without telling colours apart (print, grayscale, colour-blind readers).
 SESSION_BAR = "#0072B2"
 TREND_INK = "#D55E00"
-NEGATIVE_HATCH_ID = "negative-hatch"
-NEGATIVE_FILL = f"url(#{NEGATIVE_HATCH_ID})"
-#: Positive, neutral and negative shares (`classpulse.results.Affect`): orange as happy, pale grey, and
-#: white stripes on blue, which stay three different greys, one of them striped, when printed in grayscale.
-POLARITY_FILLS: dict[str, str] = {
-    "positive": EMOTION_COLOURS["happy"],
-    "neutral": "#E8E8E8",
-    "negative": NEGATIVE_FILL,
-}
-
-
-def _with_negative_hatch(kind: str, body: list[str]) -> list[str]:
-    """`body` with the negative share's stripe pattern defined under an id unique to this chart."""
-    content = "".join(body)
-    hatch_id = f"{NEGATIVE_HATCH_ID}-{zlib.crc32(f'{kind}{content}'.encode()):08x}"
-    pattern = (
-        f'<defs><pattern id="{hatch_id}" patternUnits="userSpaceOnUse" width="6" height="6">'
-        f'<rect width="6" height="6" fill="{SESSION_BAR}"/>'
-        '<path d="M-1,1 L1,-1 M0,6 L6,0 M5,7 L7,5" stroke="#FFFFFF" stroke-width="1.4"/></pattern></defs>'
-    )
-    return [pattern + content.replace(NEGATIVE_FILL, f"url(#{hatch_id})")]
 
 
 def _label_on_bar(x: float, y: float, text: str) -> str:
@@ -988,8 +967,9 @@ def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, 
     """
     width, label_w, bar_x = float(WIDE), 150.0, 156.0
     bar_w = width - bar_x - RIGHT
+    groups = {group: POLARITY_FILLS[group] for group in POLARITY_GROUPS}
     legend, legend_y = _legend(
-        [(name, "box", fill) for name, fill in POLARITY_FILLS.items()], bar_x, 12, width - RIGHT
+        [(name, "box", fill) for name, fill in groups.items()], bar_x, 12, width - RIGHT
     )
     row_h, top = 26.0, legend_y + 10
     out = [legend]
@@ -1000,7 +980,7 @@ def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, 
             out.append(_text(bar_x + 4, y + 16, "not measured", fill=MUTED, size=10))
             continue
         x = bar_x
-        for fill, fraction in zip(POLARITY_FILLS.values(), parts, strict=True):
+        for fill, fraction in zip(groups.values(), parts, strict=True):
             w = bar_w * min(max(fraction, 0.0), 1.0)
             out.append(
                 _rect(x, y + 2, w, row_h - 5, fill, f' stroke="{MUTED}" stroke-width="0.4"' if w else "")
@@ -1012,5 +992,6 @@ def polarity_bars(sessions: Sequence[str], shares: Sequence[tuple[float, float, 
     for pct in (0, 50, 100):
         x = bar_x + bar_w * pct / 100
         out.append(_text(x, bottom + 12, f"{pct}%", anchor="middle", fill=MUTED, size=9))
-    body = _with_negative_hatch("polarity", out)
-    return _svg("polarity", width, bottom + 18, "Positive, neutral and negative shares per session", body)
+    return _svg(
+        "polarity-sessions", width, bottom + 18, "Positive, neutral and negative shares per session", out
+    )

@@ -68,7 +68,6 @@ def build_context(comparison: Comparison) -> dict:
         "trend_level_points": TREND_LEVEL_POINTS,
         "indexed_sessions": sum(1 for s in sessions if s.engagement.index is not None),
         "colours": charts.EMOTION_COLOURS,
-        "polarity_fills": charts.POLARITY_FILLS,
         "css": Markup(css),
         **_charts(comparison),
     }

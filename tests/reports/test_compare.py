@@ -132,8 +132,11 @@ def test_the_charts_print_every_value_and_mark_negative_with_stripes() -> None:
     assert svg.index("stroke-dasharray") < svg.index(">62</text>")  # the value is drawn over the line
     polarity = charts.polarity_bars(["1", "2"], [(0.5, 0.3, 0.2), None])
     assert ">50%</text>" in polarity and ">30%</text>" in polarity and ">20%</text>" in polarity
-    hatch_ids = re.findall(r'<pattern id="([^"]+)"', polarity)
-    assert len(hatch_ids) == 1 and f"url(#{hatch_ids[0]})" in polarity and "not measured" in polarity
+    pattern_ids = re.findall(r'<pattern id="([^"]+)"', polarity)
+    assert sorted(i.rsplit("-", 1)[0] for i in pattern_ids) == sorted(
+        [charts.NEGATIVE_ID, charts.POSITIVE_ID]
+    )
+    assert all(f"url(#{i})" in polarity for i in pattern_ids) and "not measured" in polarity
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +182,7 @@ def test_the_pdf_explains_the_measures_and_the_data_protection(written) -> None:
 
 def test_the_html_is_self_contained_with_both_charts(written) -> None:
     html = written["html"]
-    assert 'data-chart="engagement-sessions"' in html and 'data-chart="polarity"' in html
+    assert 'data-chart="engagement-sessions"' in html and 'data-chart="polarity-sessions"' in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
     assert "<img" not in html and "<script" not in html
 
