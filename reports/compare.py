@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from classpulse.insights.measures import ranked_shares
 from classpulse.results import Affect, Engagement, InsightRules, Segment, Summary
 
 #: Fewest sessions with an engagement index before a trend is stated: a line through two points always
@@ -107,11 +108,6 @@ def _readable(affect: Affect | None) -> Affect | None:
     return affect if affect is not None and affect.readable_s > 0 else None
 
 
-def _top(share: dict[str, float], n: int) -> tuple[tuple[str, float], ...]:
-    ranked = sorted(((label, value) for label, value in share.items() if value > 0), key=lambda lv: -lv[1])
-    return tuple(ranked[:n])
-
-
 def _session_view(number: int, summary: Summary) -> SessionView:
     insights, audience = summary.insights, summary.audience
     return SessionView(
@@ -126,7 +122,7 @@ def _session_view(number: int, summary: Summary) -> SessionView:
         engagement=insights.engagement,
         attention=insights.attention.share,
         affect=_readable(insights.affect),
-        top_expressions=_top(audience.overall_share, TOP_EXPRESSIONS),
+        top_expressions=tuple(ranked_shares(audience.overall_share)[:TOP_EXPRESSIONS]),
         unreadable_share=audience.unreadable_share,
         segment_source=insights.rules.segment_source,
         flags=len(insights.flags),
@@ -134,7 +130,7 @@ def _session_view(number: int, summary: Summary) -> SessionView:
 
 
 def _segment_cell(number: int, segment: Segment) -> SegmentCell:
-    top = _top(segment.expression_share, 1)
+    top = ranked_shares(segment.expression_share)
     return SegmentCell(
         session=number,
         engagement=segment.engagement.index,

@@ -17,19 +17,12 @@ from classpulse.results import Summary
 
 from . import charts
 from .compare import TREND_LEVEL_POINTS, TREND_MIN_SESSIONS, Comparison, compare
-from .render import STYLESHEET, TEMPLATES, _environment, html_to_pdf
+from .render import DATE_SOURCES, STYLESHEET, TEMPLATES, _environment, html_to_pdf, pdf_bytes
 
 TEMPLATE_NAME = "compare.html.j2"
 COMPARE_STYLESHEET = TEMPLATES / "compare.css"
 #: The files `write_comparison` writes.
 COMPARE_FILES = ("compare.html", "compare.pdf")
-
-#: How each session's date was found (summary.json's `session.date_source`), in words.
-DATE_SOURCES: dict[str, str] = {
-    "given": "given with the recording",
-    "recording": "from the recording's own metadata",
-    "analysed": "the day it was analysed (no date was given or recorded)",
-}
 
 
 def _charts(comparison: Comparison) -> dict[str, Markup]:
@@ -81,6 +74,11 @@ def render_comparison_html(comparison: Comparison) -> str:
 def comparison_html(summaries: Sequence[Summary], title: str | None = None) -> str:
     """The comparison of `summaries` (`reports.compare.compare`) as one HTML document."""
     return render_comparison_html(compare(summaries, title))
+
+
+def comparison_pdf(summaries: Sequence[Summary], title: str | None = None) -> bytes:
+    """The comparison of `summaries` as PDF bytes (the API serves it without storing it)."""
+    return pdf_bytes(comparison_html(summaries, title))
 
 
 def write_comparison(summaries: Sequence[Summary], out_dir: Path, title: str | None = None) -> list[Path]:

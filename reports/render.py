@@ -20,6 +20,7 @@ from weasyprint.urls import URLFetcher
 
 from classpulse.emotion.labels import EMOTION_LABELS
 from classpulse.insights.affect import CIRCUMPLEX_ANGLES, POLARITY_GROUPS
+from classpulse.insights.measures import ranked_shares
 from classpulse.policy import Policy
 from classpulse.pulse.heart_rate import (
     REASON_FACE_TOO_SMALL,
@@ -225,11 +226,6 @@ def _flags(flags: Sequence[Flag], rules: InsightRules, pulse: PulseModel, policy
     ]
 
 
-def _ranked(share: dict[str, float]) -> list[tuple[str, float]]:
-    """The expressions with a share above 0, most common first."""
-    return sorted(((k, v) for k, v in share.items() if v), key=lambda kv: -kv[1])
-
-
 def _segments(segments: Sequence[Segment], moments: Sequence[Moment]) -> list[dict]:
     """The segment table's rows: each segment's measures, its three most common expressions and its
     moments by their number in the summary's list."""
@@ -237,7 +233,7 @@ def _segments(segments: Sequence[Segment], moments: Sequence[Moment]) -> list[di
     return [
         {
             "segment": segment,
-            "top": _ranked(segment.expression_share)[:3],
+            "top": ranked_shares(segment.expression_share)[:3],
             "moments": [(number[(m.t, m.kind)], m.t) for m in segment.moments],
         }
         for segment in segments
@@ -297,7 +293,7 @@ def build_context(summary: Summary) -> dict:
     video, processing, models, audience = summary.video, summary.processing, summary.models, summary.audience
     duration = video.duration_s
     share = audience.overall_share
-    ranked = _ranked(share)
+    ranked = ranked_shares(share)
     moments = audience.moments
     segments = summary.insights.segments
     faces = [_face_context(face, duration, segments) for face in summary.faces]
@@ -402,10 +398,19 @@ class OfflineFetcher(URLFetcher):
         raise ValueError(f"the report renderer fetches nothing; refused {url}")
 
 
+def _document(html: str) -> HTML:
+    """`html` for WeasyPrint, offline (relative URLs resolve to the templates)."""
+    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=OfflineFetcher())
+
+
+def pdf_bytes(html: str) -> bytes:
+    """`html` printed as PDF, in memory (a report served without being stored)."""
+    return _document(html).write_pdf()
+
+
 def html_to_pdf(html: str, target: Path) -> None:
-    """Write `html` as PDF to `target` with WeasyPrint, offline (relative URLs resolve to the templates)."""
-    document = HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=OfflineFetcher())
+    """Write `html` as PDF to `target`, synced to disk."""
     with open(target, "wb") as fh:
-        document.write_pdf(fh)
+        _document(html).write_pdf(fh)
         fh.flush()
         os.fsync(fh.fileno())

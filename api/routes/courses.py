@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy.orm import Session
@@ -44,15 +42,6 @@ def _summaries(session: Session, layout: Layout, customer_id: int, course: str) 
     return summaries
 
 
-def _pdf(summaries: list[Summary], course: str) -> bytes:
-    """The comparison's PDF, printed into a private (0700) temporary folder and read back."""
-    from reports.compare_report import write_comparison
-
-    with tempfile.TemporaryDirectory(prefix="classpulse-course-") as tmp:
-        write_comparison(summaries, Path(tmp), course)
-        return (Path(tmp) / "compare.pdf").read_bytes()
-
-
 _RESPONSES = {401: UNAUTHORIZED, 404: NOT_FOUND}
 
 
@@ -66,7 +55,9 @@ def course_report_pdf(
 ) -> Response:
     """The course's sessions side by side (engagement, attention, expression mix, segments, trend), from the
     caller's succeeded jobs with this `course` label, in date order."""
-    pdf = _pdf(_summaries(session, layout, customer.id, course), course)
+    from reports.compare_report import comparison_pdf
+
+    pdf = comparison_pdf(_summaries(session, layout, customer.id, course), course)
     name = f"classpulse-{safe_filename(course, 'course')}-report.pdf"
     return Response(
         pdf,

@@ -91,6 +91,11 @@ def expression_share(grid: Grid) -> tuple[dict[str, float], float]:
     return {k: round(float(c), 4) for k, c in zip(EMOTION_LABELS, counts, strict=True)}, round(unreadable, 4)
 
 
+def ranked_shares(share: dict[str, float]) -> list[tuple[str, float]]:
+    """An `expression_share`'s expressions with a share above 0, most common first (the reports list them)."""
+    return sorted(((k, v) for k, v in share.items() if v > 0), key=lambda kv: -kv[1])
+
+
 def _window_sum(x: np.ndarray, width: int) -> np.ndarray:
     """Centred moving sum over `width` samples, the window clipped at both ends."""
     csum = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
