@@ -45,6 +45,7 @@ from classpulse.emotion.classifier import (
 from classpulse.emotion.ferplus import load_votes, majority, readable_weight, vote_distribution
 from classpulse.emotion.metrics import classification_report
 from classpulse.emotion.model import ARCHITECTURE, EMOTION_LABELS, EmotionNet, inference_net
+from classpulse.emotion.widen import widen
 
 log = logging.getLogger(__name__)
 
@@ -274,9 +275,9 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    net = EmotionNet(widths=cfg.widths).to(memory_format=torch.channels_last)
-    if cfg.init_from:
-        net.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+    net = (_initial_net(cfg) if cfg.init_from else EmotionNet(widths=cfg.widths)).to(
+        memory_format=torch.channels_last
+    )
     ema = AveragedModel(net, avg_fn=_ema_step(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(
         net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
@@ -316,6 +317,14 @@ def train(
         }
         best = _save_epoch(out_dir, record, best, key, net=net, ema=ema, opt=opt, rng=rng, gen=gen, cfg=cfg)
     return best
+
+
+def _initial_net(cfg: TrainConfig) -> EmotionNet:
+    """The network `cfg.init_from` holds, widened (`classpulse.emotion.widen`) when `cfg.widths` is wider."""
+    ckpt = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
+    net = EmotionNet(widths=tuple(ckpt["config"]["widths"]))
+    net.load_state_dict(ckpt["model"])
+    return net if net.widths == cfg.widths else widen(net, cfg.widths, seed=cfg.seed)
 
 
 @torch.inference_mode()

@@ -13,6 +13,7 @@ import torch
 from classpulse.emotion.classifier import EmotionClassifier, predict_proba
 from classpulse.emotion.model import EmotionNet, for_inference
 from classpulse.emotion.train import TrainConfig, export_model, record_photo_check, train
+from classpulse.emotion.widen import widen
 
 TINY = TrainConfig(epochs=1, batch_size=32, widths=(4, 8, 8, 16), threads=1)
 
@@ -74,13 +75,40 @@ def test_a_warm_start_begins_from_the_given_weights(tmp_path: Path, tiny_data) -
     )
 
 
-def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None:
-    torch.manual_seed(0)
-    net = EmotionNet(widths=(8, 16, 16, 32))
+def test_a_wider_warm_start_computes_what_the_narrow_network_did(tmp_path: Path, tiny_data) -> None:
+    train(tiny_data, tmp_path / "narrow", TINY)
+    narrow_state = torch.load(tmp_path / "narrow" / "best.pt", weights_only=False)["model"]
+    narrow = EmotionNet(widths=TINY.widths)
+    narrow.load_state_dict(narrow_state)
+    _randomise_batchnorm(narrow)
+
+    exact = widen(narrow, (6, 12, 16, 24), noise=0.0)
+    assert exact.widths == (6, 12, 16, 24)
+    crops = tiny_data["val_x"]
+    assert np.allclose(predict_proba(narrow, crops), predict_proba(exact, crops), atol=1e-5)
+    assert not np.allclose(predict_proba(exact, crops), predict_proba(widen(narrow, exact.widths), crops))
+    with pytest.raises(ValueError, match="cannot narrow"):
+        widen(exact, TINY.widths)
+
+    wide_cfg = replace(TINY, lr=0.0, widths=(6, 12, 16, 24), init_from=str(tmp_path / "narrow" / "best.pt"))
+    train(tiny_data, tmp_path / "wide", wide_cfg)
+    wide = torch.load(tmp_path / "wide" / "best.pt", weights_only=False)["model"]
+    assert wide["features.0.0.weight"].shape[0] == 6
+    assert torch.equal(wide["features.0.0.weight"][:4], narrow_state["features.0.0.weight"])
+
+
+def _randomise_batchnorm(net: EmotionNet) -> None:
+    """Running statistics and scales away from their initial values, so a test of them means something."""
     for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         bn.running_mean.uniform_(-0.5, 0.5)
         bn.running_var.uniform_(0.5, 2.0)
         bn.weight.data.uniform_(0.5, 1.5)
+
+
+def test_folded_inference_net_computes_the_same_probabilities(tiny_data) -> None:
+    torch.manual_seed(0)
+    net = EmotionNet(widths=(8, 16, 16, 32))
+    _randomise_batchnorm(net)
     folded = for_inference(net)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     crops = tiny_data["val_x"]
