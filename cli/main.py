@@ -142,8 +142,13 @@ def _train_emotion(args: argparse.Namespace) -> int:
         threads=args.threads or defaults.threads,
     )
     bar = ProgressBar()
-    best = train(data, args.out, cfg, on_progress=lambda e, n, f: bar(f"epoch {e + 1}/{n}", f))
-    bar.close()
+    try:
+        best = train(data, args.out, cfg, on_progress=lambda e, n, f: bar(f"epoch {e + 1}/{n}", f))
+    except ValueError as exc:  # e.g. --widths narrower than the --init-from run
+        print(f"classpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        bar.close()
     print(json.dumps(best))
     return 0
 

@@ -272,12 +272,12 @@ def train(
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
     """Train (or resume) into `out_dir`; returns the best epoch's log record."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     net = (_initial_net(cfg) if cfg.init_from else EmotionNet(widths=cfg.widths)).to(
         memory_format=torch.channels_last
     )
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the starting weights are known to fit
     ema = AveragedModel(net, avg_fn=_ema_step(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.SGD(
         net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay

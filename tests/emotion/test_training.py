@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +97,21 @@ def test_a_wider_warm_start_computes_what_the_narrow_network_did(tmp_path: Path,
     wide = torch.load(tmp_path / "wide" / "best.pt", weights_only=False)["model"]
     assert wide["features.0.0.weight"].shape[0] == 6
     assert torch.equal(wide["features.0.0.weight"][:4], narrow_state["features.0.0.weight"])
+
+
+def test_narrower_widths_than_the_warm_start_exit_2_and_write_nothing(tmp_path: Path, tiny_data) -> None:
+    train(tiny_data, tmp_path / "narrow", TINY)
+    np.savez(tmp_path / "data.npz", **tiny_data)
+    out = tmp_path / "narrower"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "train", "emotion", "--data", str(tmp_path / "data.npz"),
+         "--out", str(out), "--epochs", "1", "--threads", "1", "--widths", "2", "4", "4", "8",
+         "--init-from", str(tmp_path / "narrow" / "best.pt")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["classpulse: cannot narrow 4 channels to 2"]
+    assert not out.exists()
 
 
 def _randomise_batchnorm(net: EmotionNet) -> None:
