@@ -244,15 +244,11 @@ def _circumplex(rules: InsightRules) -> list[dict]:
     """Each expression's point on the circumplex, with the word and angle it was taken from."""
     if rules.circumplex is None:
         return []
-    return [
-        {
-            "label": label,
-            "word": CIRCUMPLEX_ANGLES[label][0] if label in CIRCUMPLEX_ANGLES else None,
-            "angle": CIRCUMPLEX_ANGLES[label][1] if label in CIRCUMPLEX_ANGLES else None,
-            "point": rules.circumplex[label],
-        }
-        for label in EMOTION_LABELS
-    ]
+    rows = []
+    for label in EMOTION_LABELS:
+        word, angle = CIRCUMPLEX_ANGLES.get(label, (None, None))
+        rows.append({"label": label, "word": word, "angle": angle, "point": rules.circumplex[label]})
+    return rows
 
 
 def _insights_context(summary: Summary, policy: Policy) -> dict:

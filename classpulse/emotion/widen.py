@@ -35,7 +35,7 @@ def widen(narrow: EmotionNet, widths: Sequence[int], *, noise: float = 0.01, see
         if c_new < c_old:
             raise ValueError(f"cannot narrow {c_old} channels to {c_new}")
         mapping = torch.cat([torch.arange(c_old), torch.randint(0, c_old, (c_new - c_old,), generator=gen)])
-        copies = torch.bincount(source, minlength=int(source.max()) + 1).float()
+        copies = torch.bincount(source).float()
         weight = conv.weight[mapping][:, source] / copies[source].view(1, -1, 1, 1)
         jitter = torch.randn(weight.shape, generator=gen) * noise * weight.std()
         new_conv.weight.copy_(weight + jitter * (torch.arange(c_new) >= c_old).view(-1, 1, 1, 1))
